@@ -1,0 +1,140 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ClusterKind is the kind name of the L-KaaS Cluster (not to be confused with CAPI's).
+const ClusterKind = "Cluster"
+
+// ClusterSpec describes one cluster: a recipe inline or from a catalog, with overrides.
+// +kubebuilder:validation:XValidation:rule="has(self.clusterCatalog) || has(self.infrastructure)",message="a cluster needs spec.clusterCatalog or spec.infrastructure"
+type ClusterSpec struct {
+	// Tenant that owns the cluster (the seed's metadata.tenant).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	Tenant string `json:"tenant,omitempty"`
+
+	// ClusterCatalog names the catalog, in the cluster's namespace, whose recipe the cluster
+	// takes; an inline recipe part replaces the catalog's part of the same name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ClusterCatalog string `json:"clusterCatalog,omitempty"`
+
+	// ClusterRecipe given inline.
+	ClusterRecipe `json:",inline"`
+
+	// Override values win over the catalog's and the profiles' infrastructure values, e.g.
+	// {kubernetesVersion: v1.25.0, workerMachineCount: 5}.
+	// +optional
+	// +kubebuilder:validation:Type=object
+	Override *Values `json:"override,omitempty"`
+}
+
+// ClusterPhase is a one-word summary of a cluster's state, for people; automation reads the
+// conditions instead.
+// +kubebuilder:validation:Enum=Pending;Provisioning;Provisioned;Upgrading;Ready;Deleting;Failed
+type ClusterPhase string
+
+const (
+	ClusterPhasePending      ClusterPhase = "Pending"
+	ClusterPhaseProvisioning ClusterPhase = "Provisioning"
+	ClusterPhaseProvisioned  ClusterPhase = "Provisioned"
+	ClusterPhaseUpgrading    ClusterPhase = "Upgrading"
+	ClusterPhaseReady        ClusterPhase = "Ready"
+	ClusterPhaseDeleting     ClusterPhase = "Deleting"
+	ClusterPhaseFailed       ClusterPhase = "Failed"
+)
+
+// ClusterStatus is the observed state of a cluster, taken from its CAPI objects.
+type ClusterStatus struct {
+	// ObservedGeneration is the generation last acted on.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled (kstatus), plus the CAPI v1beta2 conditions the
+	// cluster went through (InfrastructureReady, ControlPlaneInitialized,
+	// ControlPlaneAvailable, WorkersAvailable, Available) and AddonsApplied.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Phase summarizes the conditions.
+	// +optional
+	Phase ClusterPhase `json:"phase,omitempty"`
+
+	// SourceRevision is the Flux artifact revision the cluster's spec reflects.
+	// +optional
+	SourceRevision string `json:"sourceRevision,omitempty"`
+
+	// ControlPlaneVersion is the Kubernetes version the control plane runs.
+	// +optional
+	ControlPlaneVersion string `json:"controlPlaneVersion,omitempty"`
+
+	// WorkersVersion is the Kubernetes version of the workers (the oldest, while rolling).
+	// +optional
+	WorkersVersion string `json:"workersVersion,omitempty"`
+
+	// KubeconfigSecretName names the Secret with the cluster's admin kubeconfig (key "value").
+	// +optional
+	KubeconfigSecretName string `json:"kubeconfigSecretName,omitempty"`
+
+	// EMCO is the cluster's registration with EMCO.
+	// +optional
+	EMCO *EMCORegistration `json:"emco,omitempty"`
+}
+
+// EMCORegistration is where and how a cluster is registered with EMCO.
+type EMCORegistration struct {
+	// Endpoint is the name of the Fleet's EMCO endpoint.
+	Endpoint string `json:"endpoint"`
+	// ClusterProvider in EMCO's clm.
+	ClusterProvider string `json:"clusterProvider"`
+	// Cluster name in EMCO's clm.
+	Cluster string `json:"cluster"`
+	// Registered is true once EMCO holds the cluster with its current kubeconfig.
+	Registered bool `json:"registered"`
+	// KubeconfigDigest is the sha256 of the kubeconfig registered last, to see rotation.
+	// +optional
+	KubeconfigDigest string `json:"kubeconfigDigest,omitempty"`
+}
+
+// Cluster is one Kubernetes cluster built by Cluster API from profiles.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=lkc,categories=lkaas
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.controlPlaneVersion`
+// +kubebuilder:printcolumn:name="Catalog",type=string,JSONPath=`.spec.clusterCatalog`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.sourceRevision`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Cluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   ClusterSpec   `json:"spec,omitempty"`
+	Status ClusterStatus `json:"status,omitempty"`
+}
+
+// GetConditions returns the status conditions (fluxcd/pkg/runtime/conditions.Getter).
+func (in *Cluster) GetConditions() []metav1.Condition { return in.Status.Conditions }
+
+// SetConditions sets the status conditions (fluxcd/pkg/runtime/conditions.Setter).
+func (in *Cluster) SetConditions(c []metav1.Condition) { in.Status.Conditions = c }
+
+// +kubebuilder:object:root=true
+
+// ClusterList is a list of Cluster.
+type ClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Cluster `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Cluster{}, &ClusterList{})
+}

@@ -1,0 +1,135 @@
+package v1alpha1
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+)
+
+// Condition types and label keys shared by the L-KaaS kinds. Readiness follows kstatus: every
+// kind carries Ready, Reconciling and Stalled (github.com/fluxcd/pkg/apis/meta names them).
+const (
+	// LabelPrefix is the prefix of every label and annotation that L-KaaS reads or writes.
+	LabelPrefix = "automation.dcn.ssu.ac.kr/"
+
+	// RegionLabel, ZoneLabel and LocationLabel place a cluster; the seed uses all three.
+	RegionLabel   = LabelPrefix + "region"
+	ZoneLabel     = LabelPrefix + "zone"
+	LocationLabel = LabelPrefix + "location"
+
+	// ManagedByLabel names the EMCO endpoint (of the Fleet) that a cluster registers with.
+	ManagedByLabel = LabelPrefix + "managed-by"
+
+	// ProjectLabel names the tenant's project (the seed's automation.dcn.ssu.ac.kr/project).
+	ProjectLabel = LabelPrefix + "project"
+
+	// SourceRevisionAnnotation stamps every applied object with the Flux artifact revision
+	// (e.g. "main@sha1:…") that it came from.
+	SourceRevisionAnnotation = LabelPrefix + "source-revision"
+
+	// PausedAnnotation on an L-KaaS Cluster stops L-KaaS from changing it: a human holds it.
+	PausedAnnotation = LabelPrefix + "paused"
+)
+
+// ProfileType is the kind of values a profile holds.
+// +kubebuilder:validation:Enum=Infrastructure;Network;Software
+type ProfileType string
+
+const (
+	// InfrastructureProfileType: the cluster itself (provider, machines, Kubernetes version).
+	InfrastructureProfileType ProfileType = "Infrastructure"
+	// NetworkProfileType: the cluster network and its CNI add-on.
+	NetworkProfileType ProfileType = "Network"
+	// SoftwareProfileType: an add-on installed once the cluster is up (the seed also writes
+	// "ApplicationTemplate"; the loader reads that as Software).
+	SoftwareProfileType ProfileType = "Software"
+)
+
+// ProfileReference names one revision of an InfrastructureProfile.
+type ProfileReference struct {
+	// Name of the profile.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Type the referenced profile must have; a Network profile cannot stand in for an
+	// Infrastructure one.
+	// +required
+	Type ProfileType `json:"type"`
+
+	// Revision of the profile: an exact semantic version such as 1.0.0. A reference may give
+	// a range (for example ">=1.0.0 <2.0.0" or "~1.2") to take the highest matching revision.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Revision string `json:"revision"`
+
+	// Namespace of the profile; defaults to the referrer's namespace, then the shared profile
+	// namespaces of the Fleet (default: "default").
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Values is a free-form tree of settings (kubernetesVersion, workerMachineCount, podCIDR, …).
+// Maps merge deeply along a parent chain and through overrides; lists are replaced whole.
+// Fields of this type carry +kubebuilder:validation:Type=object so that only a map is accepted.
+type Values = apiextensionsv1.JSON
+
+// InfrastructureRecipe picks the infrastructure profile of a cluster.
+type InfrastructureRecipe struct {
+	// Provider is the Cluster API infrastructure provider the profile targets, e.g.
+	// "openstack" or "openstack-v1" (the seed's form), or "docker" for CAPD.
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	Provider string `json:"provider"`
+
+	// Profile is the Infrastructure profile revision to build the cluster from.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self.type == 'Infrastructure'",message="an infrastructure recipe must reference a profile of type Infrastructure"
+	Profile ProfileReference `json:"profile"`
+
+	// Override values win over the profile's (and its parents').
+	// +optional
+	// +kubebuilder:validation:Type=object
+	Override *Values `json:"override,omitempty"`
+}
+
+// AddonRecipe picks a Network or Software profile revision for a cluster.
+type AddonRecipe struct {
+	// Name of the add-on within the cluster, e.g. "calico-v1" or "prometheus".
+	// +required
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+
+	// Profile is the Network or Software profile revision of the add-on.
+	// +required
+	Profile ProfileReference `json:"profile"`
+
+	// Override values win over the profile's.
+	// +optional
+	// +kubebuilder:validation:Type=object
+	Override *Values `json:"override,omitempty"`
+}
+
+// ClusterRecipe is what a cluster is made of: infrastructure, network and software profiles.
+// A ClusterCatalog holds a whole recipe; a Cluster may hold one inline or take a catalog's.
+type ClusterRecipe struct {
+	// Infrastructure of the cluster.
+	// +optional
+	Infrastructure *InfrastructureRecipe `json:"infrastructure,omitempty"`
+
+	// Network of the cluster: its CNI and address ranges.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.profile.type == 'Network'",message="a network recipe must reference a profile of type Network"
+	Network *AddonRecipe `json:"network,omitempty"`
+
+	// Software add-ons installed once the cluster is up.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.profile.type == 'Software')",message="software add-ons must reference profiles of type Software"
+	Software []AddonRecipe `json:"software,omitempty"`
+}

@@ -1,0 +1,172 @@
+// Package testenv runs a real Kubernetes control plane for tests and the demo: kube-apiserver
+// and etcd built from the Go module proxy by hack/tools.sh, started through controller-runtime's
+// envtest, with the L-KaaS CRDs and, on request, Flux source and Cluster API CRDs installed.
+//
+// A test package starts one Env in TestMain and gives each test a namespace of its own.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	lkaasscheme "github.com/dcn-ssu/lkaas/internal/scheme"
+)
+
+// Env is a running control plane.
+type Env struct {
+	// Config reaches the API server as a cluster administrator.
+	Config *rest.Config
+	// Client is a direct (uncached) client with the L-KaaS scheme.
+	Client client.Client
+	// Scheme knows every kind L-KaaS uses.
+	Scheme *runtime.Scheme
+
+	env *envtest.Environment
+}
+
+type options struct {
+	fluxSource bool
+	clusterAPI bool
+	crdDirs    []string
+}
+
+// Option adds to what Start installs.
+type Option func(*options)
+
+// WithFluxSourceCRDs installs Flux source-controller's CRDs (GitRepository, …).
+func WithFluxSourceCRDs() Option { return func(o *options) { o.fluxSource = true } }
+
+// WithClusterAPICRDs installs the CRDs of CAPI core, kubeadm bootstrap and control plane.
+func WithClusterAPICRDs() Option { return func(o *options) { o.clusterAPI = true } }
+
+// WithCRDDirs installs the CRDs found in more directories.
+func WithCRDDirs(dirs ...string) Option {
+	return func(o *options) { o.crdDirs = append(o.crdDirs, dirs...) }
+}
+
+// Start builds (if needed) and starts etcd and kube-apiserver, installs the CRDs and waits
+// until they are served.
+func Start(opts ...Option) (*Env, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+
+	apiServer, err := ToolPath("kube-apiserver")
+	if err != nil {
+		return nil, err
+	}
+	etcd, err := ToolPath("etcd")
+	if err != nil {
+		return nil, err
+	}
+
+	lkaasCRDs, err := LKaaSCRDDir()
+	if err != nil {
+		return nil, err
+	}
+	dirs := []string{lkaasCRDs}
+	if o.fluxSource {
+		dir, err := FluxSourceCRDDir()
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, dir)
+	}
+	if o.clusterAPI {
+		capi, err := ClusterAPICRDDirs()
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, capi...)
+	}
+	dirs = append(dirs, o.crdDirs...)
+
+	scheme := lkaasscheme.New()
+	env := &envtest.Environment{
+		Scheme:                   scheme,
+		CRDInstallOptions:        envtest.CRDInstallOptions{Paths: dirs, ErrorIfPathMissing: true, Scheme: scheme},
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  time.Minute,
+		AttachControlPlaneOutput: os.Getenv("LKAAS_TESTENV_VERBOSE") != "",
+	}
+	env.ControlPlane.GetAPIServer().Path = apiServer
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
+
+	cfg, err := env.Start()
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("testenv: starting kube-apiserver and etcd: %w", err)
+	}
+	// Many tests and the demo write at once; the client-go defaults (5 qps) would throttle them.
+	cfg.QPS, cfg.Burst = 500, 1000
+
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		_ = env.Stop()
+		return nil, fmt.Errorf("testenv: client: %w", err)
+	}
+	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env}, nil
+}
+
+// Stop ends the API server and etcd and removes their data.
+func (e *Env) Stop() error {
+	if e == nil || e.env == nil {
+		return nil
+	}
+	return e.env.Stop()
+}
+
+// Kubeconfig returns a kubeconfig for a cluster administrator (for kubectl and the demo).
+func (e *Env) Kubeconfig() ([]byte, error) {
+	user, err := e.env.AddUser(envtest.User{Name: "lkaas-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return user.KubeConfig()
+}
+
+// Namespace creates a namespace with a unique name for one test; it is deleted when the test
+// ends. (Without kube-controller-manager it stays Terminating, which no test minds.)
+func (e *Env) Namespace(t testing.TB) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Client.Create(ctx, ns); err != nil {
+		t.Fatalf("creating namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = e.Client.Delete(ctx, ns)
+	})
+	return ns.Name
+}
+
+// Run is a TestMain helper: it starts an Env, runs the package's tests and stops it.
+//
+//	func TestMain(m *testing.M) { testenv.Run(m, &env, testenv.WithFluxSourceCRDs()) }
+func Run(m *testing.M, env **Env, opts ...Option) {
+	e, err := Start(opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*env = e
+	code := m.Run()
+	if err := e.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: stop:", err)
+	}
+	os.Exit(code)
+}
