@@ -34,10 +34,8 @@ generate: ## Regenerate deepcopy code and CRDs (charts/lkaas/crds) from api/.
 	@hack/strip-crd-annotations.sh charts/lkaas/crds
 
 .PHONY: verify-generate
-verify-generate: generate ## Fail when the checked-in generated files are stale.
-	@if [ -n "$$(git status --porcelain -- api charts/lkaas/crds)" ]; then \
-		echo "generated files are stale; run 'make generate' and commit:"; \
-		git status --porcelain -- api charts/lkaas/crds; git --no-pager diff --stat -- api charts/lkaas/crds; exit 1; fi
+verify-generate: ## Fail when the checked-in generated files are stale.
+	hack/verify-generate.sh
 
 .PHONY: build
 build: ## Build the lkaas binary into bin/.

@@ -11,21 +11,36 @@ import (
 	"strings"
 )
 
-// RepoRoot is the root of the L-KaaS source tree, found from this file's location so that
-// tests in any package (and `go run` of hack programs) agree on it.
+// RepoRoot is the root of the L-KaaS source tree: $LKAAS_REPO_ROOT, else the nearest
+// directory above the working directory (tests run in their package's directory, `make demo`
+// in the root) or above this source file that holds hack/tools.sh.
 func RepoRoot() (string, error) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", errors.New("testenv: cannot locate the source tree")
+	if root := os.Getenv("LKAAS_REPO_ROOT"); root != "" {
+		return root, nil
 	}
-	dir := filepath.Dir(file)
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		starts = append(starts, filepath.Dir(file))
+	}
+	for _, start := range starts {
+		if root, ok := findUp(start, filepath.Join("hack", "tools.sh")); ok {
+			return root, nil
+		}
+	}
+	return "", errors.New("testenv: cannot find the L-KaaS source tree (hack/tools.sh); run from inside it or set LKAAS_REPO_ROOT")
+}
+
+func findUp(dir, marker string) (string, bool) {
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "hack", "tools.sh")); err == nil {
-			return dir, nil
+		if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+			return dir, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("testenv: no hack/tools.sh above %s", filepath.Dir(file))
+			return "", false
 		}
 		dir = parent
 	}

@@ -1,0 +1,77 @@
+// Command lkaas is the one L-KaaS binary: the controller, the demo, and the tools people run
+// on a fleet repository (validate, render, plan).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes: 1 for a failed check or run, 2 for a usage error (as in most Unix tools).
+const (
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks errors in how the command was called.
+type usageError struct{ error }
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRootCommand()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "Error:", err)
+	var usage usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", root.CommandPath())
+		return exitUsage
+	}
+	var exit exitCodeError
+	if errors.As(err, &exit) {
+		return exit.code
+	}
+	return exitFailure
+}
+
+// exitCodeError ends the command with a chosen code once its message is printed.
+type exitCodeError struct {
+	code int
+	error
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lkaas",
+		Short: "Logical Kubernetes-cluster-as-a-Service: clusters and logical clusters from Git",
+		Long: `L-KaaS turns cluster specs kept in Git (profiles, catalogs, clusters, logical clusters)
+into Cluster API clusters, registers them with EMCO, and writes their status back to Git.`,
+		Example: `  # run the controller against the current kubeconfig
+  lkaas controller
+
+  # start a local management plane with the seed examples
+  lkaas demo`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newControllerCommand(), newDemoCommand(), newVersionCommand())
+	return root
+}
+
+// noArgs refuses positional arguments as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
+	}
+	return nil
+}
