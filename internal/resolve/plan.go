@@ -1,0 +1,69 @@
+// Package resolve turns loaded documents into one resolved plan per cluster: profile parent
+// chains merged, revisions picked, catalog and overrides applied, logical-cluster members
+// expanded. It renders nothing and talks to nothing.
+package resolve
+
+import (
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/loader"
+)
+
+// ProfileKey identifies one profile revision.
+type ProfileKey struct {
+	Namespace string
+	Name      string
+	Type      automationv1alpha1.ProfileType
+	Revision  string
+}
+
+// ResolvedProfile is a profile revision with its parent chain merged.
+type ResolvedProfile struct {
+	// Key is the revision that was picked for the reference.
+	Key ProfileKey
+	// Chain lists the profile and its ancestors, child first.
+	Chain []ProfileKey
+	// Template and ClusterClass come from the nearest profile of the chain that names one.
+	Template     *automationv1alpha1.TemplateSource
+	ClusterClass *automationv1alpha1.ClusterClassReference
+	// Values merged along the chain and then with the overrides (maps deeply, lists replaced).
+	Values map[string]any
+}
+
+// Addon is a resolved network or software add-on.
+type Addon struct {
+	Name    string
+	Profile ResolvedProfile
+}
+
+// Plan is everything needed to render one cluster.
+type Plan struct {
+	Namespace string
+	Name      string
+	// LogicalCluster names the logical cluster the cluster is a member of, if any.
+	LogicalCluster string
+	Tenant         string
+	// Labels of the L-KaaS Cluster (region, zone, location, managed-by, …).
+	Labels map[string]string
+
+	Provider       string
+	ClusterCatalog string
+	Infrastructure ResolvedProfile
+	Network        *Addon
+	Software       []Addon
+
+	// Well-known infrastructure values, read from Infrastructure.Values after all overrides.
+	KubernetesVersion    string
+	ControlPlaneReplicas int32
+	WorkerReplicas       int32
+	ControlPlaneFlavor   string
+	WorkerFlavor         string
+	PodCIDRs             []string
+	ServiceCIDRs         []string
+
+	// Origin of the document that declared the cluster (a Cluster or a LogicalCluster), for
+	// errors found while rendering.
+	Origin loader.Origin
+	// OriginField is the canonical path of the cluster inside that document: "" for a
+	// Cluster, "spec.clusters[i]" for a logical-cluster member.
+	OriginField string
+}
