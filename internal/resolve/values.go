@@ -1,0 +1,256 @@
+package resolve
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/netip"
+	"regexp"
+	"strconv"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/loader"
+)
+
+// Keys of the well-known values the plan lifts out of the free-form trees.
+const (
+	kubernetesVersionKey        = "kubernetesVersion"
+	controlPlaneMachineCountKey = "controlPlaneMachineCount"
+	workerMachineCountKey       = "workerMachineCount"
+	controlPlaneFlavorKey       = "controlplaneFlavor" // the seed's spelling
+	controlPlaneFlavorAltKey    = "controlPlaneFlavor"
+	workerFlavorKey             = "workerFlavor"
+	podCIDRKey                  = "podCIDR"
+	serviceCIDRKey              = "serviceCIDR"
+)
+
+// Defaults follow clusterctl's generate flags, so a profile need not spell them out.
+const (
+	defaultControlPlaneMachineCount = 1
+	defaultWorkerMachineCount       = 0
+)
+
+var kubernetesVersionPattern = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+
+// decodeValues reads a values field into a tree whose numbers stay json.Number, so that an
+// integer is told apart from 3.5 and large numbers keep their spelling.
+func decodeValues(v *automationv1alpha1.Values) (map[string]any, error) {
+	if v == nil || len(bytes.TrimSpace(v.Raw)) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(v.Raw))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, fmt.Errorf("values are not valid JSON: %v", err)
+	}
+	switch t := tree.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return t, nil
+	default:
+		return nil, fmt.Errorf("values must be a map of settings, not %s", describe(tree))
+	}
+}
+
+// decodeOnce decodes a values field of a catalog or cluster, once per field: the members of
+// a logical cluster share their catalog's overrides.
+func (r *resolver) decodeOnce(v *automationv1alpha1.Values, doc docRef, field string) (map[string]any, bool) {
+	if v == nil {
+		return nil, true
+	}
+	if d, ok := r.decoded[v]; ok {
+		return d.values, d.err == nil
+	}
+	values, err := decodeValues(v)
+	r.decoded[v] = decodedValues{values, err}
+	if err != nil {
+		r.sink.add(doc.errorAt(field, "%v", err))
+		return nil, false
+	}
+	return values, true
+}
+
+type decodedValues struct {
+	values map[string]any
+	err    error
+}
+
+// layer is one source of values, with where it sits, so a bad value is reported at the
+// document and line that set it.
+type layer struct {
+	values map[string]any
+	doc    docRef
+	field  string
+}
+
+// layers are sources of values, highest precedence first.
+type layers []layer
+
+// source finds the layer that decides a top-level key (a null there removes it).
+func (ls layers) source(key string) (layer, any, bool) {
+	for _, l := range ls {
+		if v, ok := l.values[key]; ok {
+			if v == nil {
+				return layer{}, nil, false
+			}
+			return l, v, true
+		}
+	}
+	return layer{}, nil, false
+}
+
+// sourceOf is source for a key with spellings: the highest layer setting any of them wins, and
+// within one layer the first spelling does.
+func (ls layers) sourceOf(keys ...string) (string, layer, any, bool) {
+	for _, l := range ls {
+		for _, k := range keys {
+			if v, ok := l.values[k]; ok {
+				if v == nil {
+					return "", layer{}, nil, false
+				}
+				return k, l, v, true
+			}
+		}
+	}
+	return "", layer{}, nil, false
+}
+
+func (l layer) errorAt(key, format string, args ...any) *loader.Error {
+	return l.doc.errorAt(l.field+"."+key, format, args...)
+}
+
+// wellKnown lifts the values every renderer needs out of the trees into the plan, checking
+// each. missingVersion reports an unset kubernetesVersion where the cluster can set it.
+func wellKnown(plan *Plan, infra, network layers, missingVersion func() *loader.Error) []*loader.Error {
+	var errs []*loader.Error
+	if l, v, ok := infra.source(kubernetesVersionKey); !ok {
+		errs = append(errs, missingVersion())
+	} else if s, isString := v.(string); !isString || !kubernetesVersionPattern.MatchString(s) {
+		errs = append(errs, l.errorAt(kubernetesVersionKey, "kubernetesVersion %s is not a version like v1.25.0 (v<major>.<minor>.<patch>)", describe(v)))
+	} else {
+		plan.KubernetesVersion = s
+	}
+
+	counts := []struct {
+		key  string
+		def  int32
+		into *int32
+	}{
+		{controlPlaneMachineCountKey, defaultControlPlaneMachineCount, &plan.ControlPlaneReplicas},
+		{workerMachineCountKey, defaultWorkerMachineCount, &plan.WorkerReplicas},
+	}
+	for _, c := range counts {
+		*c.into = c.def
+		l, v, ok := infra.source(c.key)
+		if !ok {
+			continue
+		}
+		n, isCount := machineCount(v)
+		if !isCount {
+			errs = append(errs, l.errorAt(c.key, "%s must be a whole number from 0 to %d, not %s", c.key, math.MaxInt32, describe(v)))
+			continue
+		}
+		*c.into = n
+	}
+
+	if key, l, v, ok := infra.sourceOf(controlPlaneFlavorKey, controlPlaneFlavorAltKey); ok {
+		if s, isString := v.(string); isString {
+			plan.ControlPlaneFlavor = s
+		} else {
+			errs = append(errs, l.errorAt(key, "%s must be a flavor name such as m1.medium, not %s", key, describe(v)))
+		}
+	}
+	if l, v, ok := infra.source(workerFlavorKey); ok {
+		if s, isString := v.(string); isString {
+			plan.WorkerFlavor = s
+		} else {
+			errs = append(errs, l.errorAt(workerFlavorKey, "workerFlavor must be a flavor name such as m1.large, not %s", describe(v)))
+		}
+	}
+
+	// Address ranges belong to the network add-on; a cluster without one may still set them.
+	cidrSources := append(append(layers{}, network...), infra...)
+	plan.PodCIDRs, errs = cidrs(cidrSources, podCIDRKey, errs)
+	plan.ServiceCIDRs, errs = cidrs(cidrSources, serviceCIDRKey, errs)
+	return errs
+}
+
+// machineCount accepts an integer in range; "3" (a string) and 3.5 are refused on purpose,
+// since a quoted count is usually a slip the user should see.
+func machineCount(v any) (int32, bool) {
+	var n int64
+	switch t := v.(type) {
+	case json.Number:
+		i, err := strconv.ParseInt(string(t), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		n = i
+	case float64:
+		if t != math.Trunc(t) || math.IsInf(t, 0) {
+			return 0, false
+		}
+		n = int64(t)
+	case int:
+		n = int64(t)
+	case int64:
+		n = t
+	default:
+		return 0, false
+	}
+	if n < 0 || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int32(n), true
+}
+
+// cidrs reads a CIDR or a list of CIDRs.
+func cidrs(ls layers, key string, errs []*loader.Error) ([]string, []*loader.Error) {
+	l, v, ok := ls.source(key)
+	if !ok {
+		return nil, errs
+	}
+	var out []string
+	switch t := v.(type) {
+	case string:
+		if _, err := netip.ParsePrefix(t); err != nil {
+			return nil, append(errs, l.errorAt(key, "%s %q is not a CIDR such as 10.96.0.0/12", key, t))
+		}
+		out = []string{t}
+	case []any:
+		for i, e := range t {
+			s, isString := e.(string)
+			if !isString {
+				errs = append(errs, l.errorAt(fmt.Sprintf("%s[%d]", key, i), "%s entries must be CIDRs such as 10.96.0.0/12, not %s", key, describe(e)))
+				continue
+			}
+			if _, err := netip.ParsePrefix(s); err != nil {
+				errs = append(errs, l.errorAt(fmt.Sprintf("%s[%d]", key, i), "%s %q is not a CIDR such as 10.96.0.0/12", key, s))
+				continue
+			}
+			out = append(out, s)
+		}
+	default:
+		return nil, append(errs, l.errorAt(key, "%s must be a CIDR or a list of CIDRs, not %s", key, describe(v)))
+	}
+	return out, errs
+}
+
+// describe shows a value in an error the way the user wrote it.
+func describe(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return strconv.Quote(t)
+	case map[string]any:
+		return "a map"
+	case []any:
+		return "a list"
+	default:
+		return fmt.Sprint(t)
+	}
+}
