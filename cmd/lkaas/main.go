@@ -30,23 +30,34 @@ func run(args []string) int {
 	if err == nil {
 		return 0
 	}
+	var exit exitCodeError
+	if errors.As(err, &exit) {
+		if exit.error != nil {
+			fmt.Fprintln(os.Stderr, "Error:", exit.error)
+		}
+		return exit.code
+	}
 	fmt.Fprintln(os.Stderr, "Error:", err)
 	var usage usageError
 	if errors.As(err, &usage) {
 		fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", root.CommandPath())
 		return exitUsage
 	}
-	var exit exitCodeError
-	if errors.As(err, &exit) {
-		return exit.code
-	}
 	return exitFailure
 }
 
-// exitCodeError ends the command with a chosen code once its message is printed.
+// exitCodeError ends the command with a chosen code; a nil error means the command has
+// already said what went wrong.
 type exitCodeError struct {
 	code int
 	error
+}
+
+func (e exitCodeError) Error() string {
+	if e.error == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.error.Error()
 }
 
 func newRootCommand() *cobra.Command {
@@ -64,7 +75,7 @@ into Cluster API clusters, registers them with EMCO, and writes their status bac
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newControllerCommand(), newDemoCommand(), newVersionCommand())
+	root.AddCommand(newControllerCommand(), newDemoCommand(), newValidateCommand(), newRenderCommand(), newPlanCommand(), newVersionCommand())
 	return root
 }
 

@@ -15,6 +15,11 @@ const (
 	FluxSourceControllerVersion = "v1.9.6"
 	ClusterAPIModule            = "sigs.k8s.io/cluster-api"
 	ClusterAPIVersion           = "v1.14.2"
+	// ClusterAPITestModule holds CAPD (the docker provider with its in-memory backend).
+	ClusterAPITestModule = "sigs.k8s.io/cluster-api/test"
+	// HelmAddonModule is cluster-api-addon-provider-helm (HelmChartProxy).
+	HelmAddonModule  = "sigs.k8s.io/cluster-api-addon-provider-helm"
+	HelmAddonVersion = "v0.6.4"
 )
 
 // ModuleDir downloads a module version into the Go module cache (a no-op when it is there)
@@ -56,7 +61,7 @@ func ClusterAPICRDDirs() ([]string, error) {
 		return nil, err
 	}
 	return []string{
-		filepath.Join(dir, "config", "crd", "bases"),
+		filepath.Join(dir, "core", "config", "crd", "bases"),
 		filepath.Join(dir, "bootstrap", "kubeadm", "config", "crd", "bases"),
 		filepath.Join(dir, "controlplane", "kubeadm", "config", "crd", "bases"),
 	}, nil
@@ -69,4 +74,22 @@ func LKaaSCRDDir() (string, error) {
 		return "", err
 	}
 	return filepath.Join(root, "charts", "lkaas", "crds"), nil
+}
+
+// CAPDCRDDir holds the CRDs of CAPD (DockerCluster, DevCluster, DevMachineTemplate, …).
+func CAPDCRDDir() (string, error) {
+	dir, err := ModuleDir(ClusterAPITestModule, ClusterAPIVersion)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "infrastructure", "docker", "config", "crd", "bases"), nil
+}
+
+// HelmAddonCRDDir holds the CRDs of cluster-api-addon-provider-helm (HelmChartProxy, …).
+func HelmAddonCRDDir() (string, error) {
+	dir, err := ModuleDir(HelmAddonModule, HelmAddonVersion)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crd", "bases"), nil
 }

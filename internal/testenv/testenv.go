@@ -37,6 +37,8 @@ type Env struct {
 type options struct {
 	fluxSource bool
 	clusterAPI bool
+	capd       bool
+	helmAddon  bool
 	crdDirs    []string
 }
 
@@ -48,6 +50,12 @@ func WithFluxSourceCRDs() Option { return func(o *options) { o.fluxSource = true
 
 // WithClusterAPICRDs installs the CRDs of CAPI core, kubeadm bootstrap and control plane.
 func WithClusterAPICRDs() Option { return func(o *options) { o.clusterAPI = true } }
+
+// WithCAPDCRDs installs the CRDs of CAPD, whose in-memory backend the demo uses.
+func WithCAPDCRDs() Option { return func(o *options) { o.capd = true } }
+
+// WithHelmAddonCRDs installs the CRDs of cluster-api-addon-provider-helm (HelmChartProxy).
+func WithHelmAddonCRDs() Option { return func(o *options) { o.helmAddon = true } }
 
 // WithCRDDirs installs the CRDs found in more directories.
 func WithCRDDirs(dirs ...string) Option {
@@ -89,6 +97,19 @@ func Start(opts ...Option) (*Env, error) {
 			return nil, err
 		}
 		dirs = append(dirs, capi...)
+	}
+	for _, extra := range []struct {
+		on  bool
+		dir func() (string, error)
+	}{{o.capd, CAPDCRDDir}, {o.helmAddon, HelmAddonCRDDir}} {
+		if !extra.on {
+			continue
+		}
+		dir, err := extra.dir()
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, dir)
 	}
 	dirs = append(dirs, o.crdDirs...)
 

@@ -70,5 +70,5 @@ type ClusterCatalogList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ClusterCatalog{}, &ClusterCatalogList{})
+	objectTypes = append(objectTypes, &ClusterCatalog{}, &ClusterCatalogList{})
 }

@@ -345,5 +345,5 @@ type FleetList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Fleet{}, &FleetList{})
+	objectTypes = append(objectTypes, &Fleet{}, &FleetList{})
 }

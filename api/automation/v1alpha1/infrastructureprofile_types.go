@@ -151,5 +151,5 @@ type InfrastructureProfileList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&InfrastructureProfile{}, &InfrastructureProfileList{})
+	objectTypes = append(objectTypes, &InfrastructureProfile{}, &InfrastructureProfileList{})
 }

@@ -200,5 +200,5 @@ type LogicalClusterList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&LogicalCluster{}, &LogicalClusterList{})
+	objectTypes = append(objectTypes, &LogicalCluster{}, &LogicalClusterList{})
 }

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const exampleRepo = "../../gitops-examples/fleet-repo"
+
+// credentials stands in for the Fleet's variablesFrom Secret.
+var credentials = []string{"--set", "OPENSTACK_CLOUD_YAML_B64=Y2xvdWRzOiB7fQo="}
+
+// execute runs lkaas with args and returns its exit code, stdout and stderr.
+func execute(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	root := newRootCommand()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	code := 0
+	if err != nil {
+		code = exitFailure
+		var usage usageError
+		var exit exitCodeError
+		switch {
+		case errors.As(err, &exit):
+			code = exit.code
+		case errors.As(err, &usage):
+			code = exitUsage
+		}
+	}
+	return code, out.String(), errOut.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), got)
+}
+
+func TestValidateTheExampleFleetRepository(t *testing.T) {
+	code, out, errOut := execute(t, append([]string{"validate", exampleRepo}, credentials...)...)
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "valid: 5 cluster(s), 1 logical cluster(s)")
+}
+
+func TestValidateReportsEveryProblemWithItsPlace(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"clusters.yaml": `apiVersion: automation.dcn.ssu.ac.kr/v1alpha1
+kind: Cluster
+metadata:
+  name: Seoul
+spec:
+  clusterCatalog: small
+---
+apiVersion: automation.dcn.ssu.ac.kr/v1alpha1
+kind: Cluster
+metadata:
+  name: busan
+spec:
+  clusterCatalog: missing
+`,
+		"broken.yaml": "kind: [\n",
+	})
+	code, out, errOut := execute(t, "validate", dir)
+	assert.Equal(t, exitFailure, code)
+	assert.Empty(t, out)
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	require.Len(t, lines, 2, errOut)
+	assert.Regexp(t, `^broken.yaml:\d+:\d+: `, lines[0])
+	assert.Regexp(t, `^clusters.yaml:4:\d+: Cluster/Seoul: metadata.name: `, lines[1])
+}
+
+func TestUsageErrorsExitWith2(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate"},
+		{"validate", "a", "b"},
+		{"validate", "/does/not/exist"},
+		{"render", exampleRepo, "-o", "toml"},
+		{"plan"},
+		{"plan", "--base", "x", "-o", "html"},
+	} {
+		code, _, _ := execute(t, args...)
+		assert.Equal(t, exitUsage, code, "%v", args)
+	}
+}
+
+func TestRenderOneClusterMatchesGolden(t *testing.T) {
+	code, out, errOut := execute(t, append([]string{"render", exampleRepo, "--cluster", "starlab/busan-edge-cluster"}, credentials...)...)
+	require.Equal(t, 0, code, errOut)
+	golden(t, "render-busan-edge-cluster.yaml", out)
+	assert.Contains(t, out, "kind: KubeadmControlPlane")
+	assert.Contains(t, out, "version: v1.25.0")
+}
+
+// The review flow: a pull request upgrades the edge clusters; plan against the base branch
+// tells what will happen, as markdown for a comment.
+func TestPlanOnATwoCommitRepositoryMatchesGolden(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("the git CLI is needed to build the test repository")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(exampleRepo)))
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "fleet")
+
+	// The change under review: edge clusters to v1.26.0 through a member override, and a new site.
+	lc := filepath.Join(dir, "tenants", "starlab", "mec-cluster.yaml")
+	data, err := os.ReadFile(lc)
+	require.NoError(t, err)
+	changed := strings.ReplaceAll(string(data), "          wave: 1\n", "          wave: 1\n          override:\n            kubernetesVersion: v1.26.0\n")
+	changed += `    - cluster:
+        name: daegu-edge-cluster
+        metadata:
+          labels:
+            automation.dcn.ssu.ac.kr/location: kr-daegu
+        spec:
+          clustercatalog: openstack-medium-catalog
+          wave: 2
+`
+	require.NoError(t, os.WriteFile(lc, []byte(changed), 0o644))
+	git(t, dir, "commit", "-q", "-am", "upgrade the edges")
+
+	code, out, errOut := execute(t, append([]string{"plan", dir, "--base", "HEAD~1", "--head", "HEAD", "-o", "markdown"}, credentials...)...)
+	require.Equal(t, 0, code, errOut)
+	golden(t, "plan-upgrade-edges.md", out)
+	assert.Contains(t, out, "v1.25.0 → v1.26.0")
+	assert.Contains(t, out, "wave 1: `seoul-edge-cluster`, `busan-edge-cluster`, `gwangju-edge-cluster`")
+}
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"}, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+}

@@ -1,0 +1,249 @@
+// Package render turns a resolved cluster plan into the Cluster API and add-on objects that
+// build the cluster: a clusterctl-style template with ${VAR} substitution (template mode) or
+// one CAPI Cluster with spec.topology (ClusterClass mode), plus ClusterResourceSets and
+// HelmChartProxies for the network and software add-ons. It is pure: the only I/O is reading
+// files under the repository root and, when a fetcher is given, fetching url templates.
+// docs/profiles.md documents the variable mapping, value conventions and naming rules.
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/dcn-ssu/lkaas/internal/loader"
+	"github.com/dcn-ssu/lkaas/internal/resolve"
+)
+
+// Options configure a render.
+type Options struct {
+	// Root is the repository root; template and manifest paths are relative to it and must
+	// stay inside it.
+	Root string
+	// Variables are the Fleet's template variables (from its variablesFrom Secrets and
+	// ConfigMaps), such as OPENSTACK_CLOUD_YAML_B64. See Variables for precedence.
+	Variables map[string]string
+	// Fetcher gets url templates; nil means url templates are an error (not fetched).
+	Fetcher TemplateFetcher
+}
+
+// Renderer renders plans with one set of options, parsing each template and building each
+// shared add-on once however many clusters use it. It assumes the files under Root do not
+// change during its life: make a new Renderer per source revision. Safe for concurrent use.
+type Renderer struct {
+	opts Options
+
+	mu        sync.Mutex
+	templates map[string]*clusterTemplate
+	addons    map[string]addonInstance
+}
+
+// NewRenderer returns a Renderer for opts.
+func NewRenderer(opts Options) *Renderer {
+	return &Renderer{
+		opts:      opts,
+		templates: map[string]*clusterTemplate{},
+		addons:    map[string]addonInstance{},
+	}
+}
+
+// Render renders one plan with a throwaway Renderer; use a Renderer for many plans.
+func Render(plan *resolve.Plan, opts Options) (*Result, error) {
+	return NewRenderer(opts).Render(plan)
+}
+
+// Render renders one plan.
+func (r *Renderer) Render(plan *resolve.Plan) (*Result, error) {
+	return r.RenderContext(context.Background(), plan)
+}
+
+// RenderContext renders one plan; ctx bounds template fetches.
+func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Result, error) {
+	if plan == nil {
+		return nil, errors.New("render: no plan")
+	}
+	if plan.Name == "" || plan.Namespace == "" {
+		return nil, planError(plan, "", errors.New("the plan has no name or namespace"))
+	}
+
+	objs, err := r.clusterObjects(ctx, plan)
+	if err != nil {
+		k := plan.Infrastructure.Key
+		return nil, planError(plan, "spec.infrastructure.profile",
+			fmt.Errorf("infrastructure profile %s/%s %s: %w", k.Namespace, k.Name, k.Revision, err))
+	}
+
+	addons, err := r.renderAddons(plan)
+	if err != nil {
+		field := "spec.network"
+		var ae *addonError
+		if errors.As(err, &ae) && ae.role == roleSoftware {
+			field = "spec.software"
+		}
+		return nil, planError(plan, field, err)
+	}
+	var selected []addonInstance
+	for _, a := range addons {
+		if len(a.objects) > 0 {
+			selected = append(selected, a)
+		}
+	}
+
+	labels := clusterLabels(plan, selected)
+	res := &Result{Namespace: plan.Namespace, Name: plan.Name}
+	var items []rankedObject
+	for _, o := range objs {
+		if g, k := groupKind(o); g == clusterGroup && k == "Cluster" {
+			// The L-KaaS Cluster's own labels (region, zone, …) let add-ons and EMCO
+			// select CAPI Clusters by place; the render's labels win over them.
+			mergeLabels(o, plan.Labels)
+		}
+		mergeLabels(o, labels)
+		items = append(items, rankedObject{obj: o, rank: clusterRank(o)})
+	}
+	for _, a := range addons {
+		for _, o := range a.objects {
+			items = append(items, rankedObject{obj: o, rank: addonRank(o)})
+		}
+		if a.warning != "" {
+			res.Warnings = append(res.Warnings, a.warning)
+		}
+	}
+	for _, it := range items {
+		it.obj["metadata"].(map[string]any)["namespace"] = plan.Namespace
+	}
+	res.Objects = sortObjects(items)
+	return res, nil
+}
+
+// clusterObjects renders the cluster's own objects in topology or template mode.
+func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]map[string]any, error) {
+	infra := plan.Infrastructure
+	switch {
+	case infra.ClusterClass != nil && infra.Template != nil:
+		return nil, errors.New("the profile names both a template and a ClusterClass; name one")
+	case infra.ClusterClass != nil:
+		c, err := topologyCluster(plan)
+		if err != nil {
+			return nil, err
+		}
+		return []map[string]any{c}, nil
+	case infra.Template != nil:
+		t, err := r.loadTemplate(ctx, infra.Template)
+		if err != nil {
+			return nil, err
+		}
+		objs, err := t.execute(Variables(plan, r.opts.Variables))
+		if err != nil {
+			return nil, err
+		}
+		if err := adoptTemplateCluster(t.source, plan, objs); err != nil {
+			return nil, err
+		}
+		nameTemplatesByContent(objs)
+		return objs, nil
+	default:
+		return nil, errors.New("the profile names neither a template nor a ClusterClass")
+	}
+}
+
+// adoptTemplateCluster checks that the template holds exactly the plan's CAPI Cluster and
+// makes its network the plan's: the Network profile, not the template, owns the CIDRs.
+func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]any) error {
+	var cluster map[string]any
+	for _, o := range objs {
+		if g, k := groupKind(o); g == clusterGroup && k == "Cluster" {
+			if cluster != nil {
+				return fmt.Errorf("template %s holds more than one Cluster", source)
+			}
+			cluster = o
+		}
+	}
+	if cluster == nil {
+		return fmt.Errorf("template %s holds no Cluster (%s)", source, clusterGroup)
+	}
+	if name := cluster["metadata"].(map[string]any)["name"]; name != plan.Name {
+		return fmt.Errorf("template %s names its Cluster %q; name it ${%s}", source, name, VarClusterName)
+	}
+	pods, services := clusterCIDRs(plan)
+	if len(pods) == 0 && len(services) == 0 {
+		return nil
+	}
+	spec, _ := cluster["spec"].(map[string]any)
+	if spec == nil {
+		spec = map[string]any{}
+		cluster["spec"] = spec
+	}
+	network, _ := spec["clusterNetwork"].(map[string]any)
+	if network == nil {
+		network = map[string]any{}
+		spec["clusterNetwork"] = network
+	}
+	if len(pods) > 0 {
+		network["pods"] = map[string]any{"cidrBlocks": anyList(pods)}
+	}
+	if len(services) > 0 {
+		network["services"] = map[string]any{"cidrBlocks": anyList(services)}
+	}
+	return nil
+}
+
+// Result is what one plan renders to.
+type Result struct {
+	// Namespace and Name of the L-KaaS Cluster.
+	Namespace, Name string
+	// Objects in apply order: Cluster, infrastructure cluster, control plane, machine
+	// templates, MachineDeployments, other cluster objects, then shared add-on objects
+	// (ConfigMap, ClusterResourceSet, HelmChartProxy); by kind and name within a rank.
+	Objects []*unstructured.Unstructured
+	// Warnings about the plan that did not stop the render (e.g. a software add-on with
+	// nothing to install).
+	Warnings []string
+}
+
+// IsShared reports whether obj is a shared add-on object, used by every cluster that selects
+// it: it carries no cluster label, and whatever prunes must keep it while any cluster uses it.
+func IsShared(obj *unstructured.Unstructured) bool {
+	_, ok := obj.GetLabels()[AddonInstanceLabel]
+	return ok
+}
+
+// Error is a render failure, placed at the document that declared the cluster.
+type Error struct {
+	Pos loader.Position
+	// Kind and Name of that document: a Cluster, or the LogicalCluster of a member.
+	Kind, Name string
+	// Field is the canonical path of the member in a LogicalCluster, else empty.
+	Field string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.LoaderError().Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// LoaderError gives the failure in the loader's form, to join a tree's error list.
+func (e *Error) LoaderError() *loader.Error {
+	return &loader.Error{Pos: e.Pos, Kind: e.Kind, Name: e.Name, Field: e.Field, Message: e.Err.Error()}
+}
+
+func planError(plan *resolve.Plan, field string, err error) error {
+	if plan.OriginField != "" {
+		return &Error{
+			Pos: plan.Origin.Field(plan.OriginField), Kind: "LogicalCluster", Name: plan.LogicalCluster,
+			Field: plan.OriginField, Err: fmt.Errorf("cluster %s: %w", plan.Name, err),
+		}
+	}
+	return &Error{Pos: plan.Origin.Field(field), Kind: "Cluster", Name: plan.Name, Err: err}
+}
+
+// addonError carries which kind of add-on failed, to place the error.
+type addonError struct {
+	role string
+	err  error
+}
+
+func (e *addonError) Error() string { return e.err.Error() }
+func (e *addonError) Unwrap() error { return e.err }
