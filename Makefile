@@ -14,6 +14,7 @@ IMG ?= lkaas/controller:dev
 BIN_DIR ?= bin
 GO_TEST_FLAGS ?= -race
 TEST_TIMEOUT ?= 20m
+FUZZ_TIME ?= 15s
 
 .PHONY: all
 all: build
@@ -55,16 +56,21 @@ lint: ## gofmt, go vet and staticcheck.
 ##@ Tests
 
 .PHONY: test
-test: tools verify-generate lint ## Unit and integration tests against a real kube-apiserver + etcd.
+test: tools verify-generate lint fuzz ## Unit and integration tests against a real kube-apiserver + etcd.
 	$(GO) test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZ_TIME (go test -fuzz takes one target at a time).
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZ_TIME) ./internal/loader
+	$(GO) test -run '^$$' -fuzz '^FuzzSubstitute$$' -fuzztime $(FUZZ_TIME) ./internal/render
 
 .PHONY: e2e
 e2e: tools ## End-to-end tests (e2e/).
 	$(GO) test -timeout 60m -tags e2e ./e2e/...
 
 .PHONY: bench
-bench: tools ## Benchmarks; prints time, allocations and API requests.
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: tools ## Benchmarks on one core; prints time, memory, peak RSS and API requests.
+	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -timeout 30m ./...
 
 ##@ Run
 

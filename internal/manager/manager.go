@@ -3,10 +3,10 @@
 package manager
 
 import (
+	"context"
 	"fmt"
 	"time"
 
-	"github.com/fluxcd/pkg/runtime/acl"
 	runtimeclient "github.com/fluxcd/pkg/runtime/client"
 	"github.com/fluxcd/pkg/runtime/leaderelection"
 	"github.com/fluxcd/pkg/runtime/logger"
@@ -15,7 +15,11 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/dcn-ssu/lkaas/controllers"
+	"github.com/dcn-ssu/lkaas/internal/source"
 
 	lkaasscheme "github.com/dcn-ssu/lkaas/internal/scheme"
 )
@@ -33,10 +37,18 @@ type Options struct {
 	ConcurrentReconciles   int
 	GracefulShutdownPeriod time.Duration
 
+	// AllowCrossNamespaceRefs lets a Fleet use a Flux source in another namespace. Unlike
+	// Flux's default, L-KaaS refuses them unless told: a tenant must not deploy another
+	// tenant's repository.
+	AllowCrossNamespaceRefs bool
+	// SharedProfileNamespaces hold profiles every Fleet may use (default: "default").
+	SharedProfileNamespaces []string
+	// ArtifactMaxSize bounds an unpacked Flux artifact, in bytes.
+	ArtifactMaxSize int
+
 	Logger         logger.Options
 	LeaderElection leaderelection.Options
 	Client         runtimeclient.Options
-	ACL            acl.Options
 }
 
 // BindFlags registers the options as flags, with the same names Flux controllers use where
@@ -52,7 +64,9 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	o.Logger.BindFlags(fs)
 	o.LeaderElection.BindFlags(fs)
 	o.Client.BindFlags(fs)
-	o.ACL.BindFlags(fs)
+	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", false, "Let a Fleet use a Flux source in another namespace.")
+	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
+	fs.IntVar(&o.ArtifactMaxSize, "artifact-max-size", source.DefaultMaxUntarSize, "The largest unpacked Flux artifact a Fleet may have, in bytes.")
 }
 
 // RESTConfig loads the client configuration named by the options.
@@ -96,5 +110,23 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
 	probes.SetupChecks(mgr, log)
+
+	fleets := &controllers.FleetReconciler{
+		Client:   mgr.GetClient(),
+		Cache:    mgr.GetCache(),
+		Events:   mgr.GetEventRecorder(ControllerName),
+		Fetcher:  source.NewFetcher(source.FetcherOptions{MaxUntarSize: o.ArtifactMaxSize}),
+		Builds:   controllers.NewBuildCache(),
+		Appliers: controllers.NewApplierCache(),
+		Metrics:  controllers.NewFleetMetrics(metrics.Registry),
+		Settings: controllers.FleetSettings{
+			AllowCrossNamespaceRefs:        o.AllowCrossNamespaceRefs,
+			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
+			MaxConcurrentReconciles:        o.ConcurrentReconciles,
+		},
+	}
+	if err := fleets.SetupWithManager(context.Background(), mgr); err != nil {
+		return nil, fmt.Errorf("setting up the Fleet controller: %w", err)
+	}
 	return mgr, nil
 }

@@ -19,7 +19,7 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { testenv.Run(m, &env) }
+func TestMain(m *testing.M) { testenv.Run(m, &env, testenv.WithFluxSourceCRDs()) }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()

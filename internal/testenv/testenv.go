@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ type options struct {
 	capd       bool
 	helmAddon  bool
 	crdDirs    []string
+	auditLog   string
 }
 
 // Option adds to what Start installs.
@@ -56,6 +58,10 @@ func WithCAPDCRDs() Option { return func(o *options) { o.capd = true } }
 
 // WithHelmAddonCRDs installs the CRDs of cluster-api-addon-provider-helm (HelmChartProxy).
 func WithHelmAddonCRDs() Option { return func(o *options) { o.helmAddon = true } }
+
+// WithAuditLog makes the API server write an audit log (one JSON event per request, at the
+// Metadata level) to path, for tests that must know exactly which requests were made.
+func WithAuditLog(path string) Option { return func(o *options) { o.auditLog = path } }
 
 // WithCRDDirs installs the CRDs found in more directories.
 func WithCRDDirs(dirs ...string) Option {
@@ -122,6 +128,16 @@ func Start(opts ...Option) (*Env, error) {
 		AttachControlPlaneOutput: os.Getenv("LKAAS_TESTENV_VERBOSE") != "",
 	}
 	env.ControlPlane.GetAPIServer().Path = apiServer
+	if o.auditLog != "" {
+		policy := filepath.Join(filepath.Dir(o.auditLog), "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+			return nil, err
+		}
+		env.ControlPlane.GetAPIServer().Configure().
+			Set("audit-policy-file", policy).
+			Set("audit-log-path", o.auditLog).
+			Set("audit-log-mode", "blocking")
+	}
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
 
 	cfg, err := env.Start()
@@ -139,6 +155,14 @@ func Start(opts ...Option) (*Env, error) {
 	}
 	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env}, nil
 }
+
+// auditPolicy records every request at the Metadata level, after it completes.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived", "ResponseStarted"]
+rules:
+  - level: Metadata
+`
 
 // Stop ends the API server and etcd and removes their data.
 func (e *Env) Stop() error {

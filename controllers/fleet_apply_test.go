@@ -1,0 +1,79 @@
+package controllers_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+)
+
+func TestFleetAppliesEachCommit(t *testing.T) {
+	ns := env.Namespace(t)
+	r := newRepo(t, ns, "fleet-repo")
+	rev1 := r.push(t, fleetFiles("v1.30.1", "seoul", "busan"))
+	f := newFleet(t, r)
+
+	got := waitApplied(t, f, rev1)
+	assert.Equal(t, []string{"busan", "seoul"}, namesOf(t, ns))
+	assert.Equal(t, rev1, got.Status.LastAttemptedRevision)
+	assert.Equal(t, "Applied revision: "+rev1, readyMessage(got))
+	require.NotNil(t, got.Status.Inventory)
+	assert.Len(t, got.Status.Inventory.Entries, 4, "a profile, a catalog and two clusters")
+	assert.Equal(t, map[string]int32{"Pending": 2}, got.Status.Clusters)
+
+	seoul := &automationv1alpha1.Cluster{}
+	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, seoul))
+	assert.Equal(t, rev1, seoul.Annotations[automationv1alpha1.SourceRevisionAnnotation])
+
+	t.Run("an edit is applied", func(t *testing.T) {
+		rev2 := r.push(t, fleetFiles("v1.31.0", "seoul", "busan"))
+		waitApplied(t, f, rev2)
+		profile := &automationv1alpha1.InfrastructureProfileList{}
+		require.NoError(t, env.Client.List(context.Background(), profile, client.InNamespace(ns)))
+		require.Len(t, profile.Items, 1)
+		assert.Contains(t, string(profile.Items[0].Spec.Values.Raw), "v1.31.0")
+		assert.Equal(t, rev2, profile.Items[0].Annotations[automationv1alpha1.SourceRevisionAnnotation])
+
+		// Unchanged documents keep the revision their content came from: nothing rewrites them.
+		require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, seoul))
+		assert.Equal(t, rev1, seoul.Annotations[automationv1alpha1.SourceRevisionAnnotation])
+	})
+
+	t.Run("a removed document is pruned", func(t *testing.T) {
+		rev3 := r.push(t, fleetFiles("v1.31.0", "seoul"))
+		got := waitApplied(t, f, rev3)
+		assert.Equal(t, []string{"seoul"}, namesOf(t, ns))
+		assert.Len(t, got.Status.Inventory.Entries, 3)
+	})
+
+	t.Run("events tell each applied revision", func(t *testing.T) {
+		var evs corev1.EventList
+		require.Eventually(t, func() bool {
+			require.NoError(t, env.Client.List(context.Background(), &evs, client.InNamespace(ns)))
+			return len(evs.Items) >= 3
+		}, defaultWait, tick)
+		var reasons []string
+		for _, e := range evs.Items {
+			reasons = append(reasons, e.Reason)
+		}
+		assert.Contains(t, reasons, "ReconciliationSucceeded")
+	})
+}
+
+func TestFleetWithoutPruneLeavesRemovedDocuments(t *testing.T) {
+	ns := env.Namespace(t)
+	r := newRepo(t, ns, "fleet-repo")
+	rev1 := r.push(t, fleetFiles("v1.30.1", "seoul", "busan"))
+	f := newFleet(t, r, func(f *automationv1alpha1.Fleet) { f.Spec.Prune = false })
+	waitApplied(t, f, rev1)
+
+	rev2 := r.push(t, fleetFiles("v1.30.1", "seoul"))
+	got := waitApplied(t, f, rev2)
+	assert.Equal(t, []string{"busan", "seoul"}, namesOf(t, ns), "busan stays")
+	assert.Len(t, got.Status.Inventory.Entries, 3, "but it leaves the inventory")
+}

@@ -1,0 +1,245 @@
+package controllers_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+)
+
+// bigFleet is a tenant repository of clusters Cluster documents over 50 profiles and 10
+// catalogs, plus 10 logical clusters of 5 members; version and workers of one cluster vary.
+func bigFleet(clusters int, changed string) map[string]string {
+	var p, c, cl, lc strings.Builder
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&p, "---\napiVersion: automation.dcn.ssu.ac.kr/v1alpha1\nkind: InfrastructureProfile\nmetadata: {name: infra-%d, type: Infrastructure, revision: 1.0.0}\nspec:\n  template: {path: templates/t.yaml}\n  kubernetesVersion: v1.34.%d\n  controlPlaneMachineCount: 1\n  workerMachineCount: 2\n", i, i%5)
+	}
+	for i := 0; i < 10; i++ {
+		fmt.Fprintf(&c, "---\napiVersion: automation.dcn.ssu.ac.kr/v1alpha1\nkind: ClusterCatalog\nmetadata: {name: catalog-%d}\nspec:\n  infrastructure: {provider: docker, profile: {name: infra-%d, type: Infrastructure, revision: 1.0.0}}\n", i, i)
+	}
+	for i := 0; i < clusters; i++ {
+		override := ""
+		if name := fmt.Sprintf("site-%d", i); name == changed {
+			override = "\n  override: {workerMachineCount: 5}"
+		}
+		fmt.Fprintf(&cl, "---\napiVersion: automation.dcn.ssu.ac.kr/v1alpha1\nkind: Cluster\nmetadata: {name: site-%d, labels: {automation.dcn.ssu.ac.kr/region: r-%d}}\nspec:\n  clusterCatalog: catalog-%d%s\n", i, i%7, i%10, override)
+	}
+	for l := 0; l < 10; l++ {
+		fmt.Fprintf(&lc, "---\napiVersion: intent.automation.dcn.ssu.ac.kr/v1\nkind: LogicalCluster\nmetadata: {name: lc-%d}\nspec:\n  clusters:\n", l)
+		for m := 0; m < 5; m++ {
+			fmt.Fprintf(&lc, "    - {name: lc-%d-m-%d, clusterCatalog: catalog-%d}\n", l, m, m)
+		}
+	}
+	return map[string]string{"profiles.yaml": p.String(), "catalogs.yaml": c.String(),
+		"clusters.yaml": cl.String(), "logical.yaml": lc.String(), "templates/t.yaml": "# unused\n"}
+}
+
+// requestCounts are the API server's request counters, split the way the issue asks.
+type requestCounts struct {
+	reads, objectWrites, fleetWrites, otherWrites, dryRuns float64
+}
+
+var requestLine = regexp.MustCompile(`^apiserver_request_total\{(.*)\} ([0-9.e+]+)$`)
+
+func scrapeRequests(b *testing.B) requestCounts {
+	b.Helper()
+	hc, err := rest.HTTPClientFor(env.Config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := hc.Get(strings.TrimSuffix(env.Config.Host, "/") + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var c requestCounts
+	s := bufio.NewScanner(resp.Body)
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	for s.Scan() {
+		m := requestLine.FindStringSubmatch(s.Text())
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.ParseFloat(m[2], 64)
+		labels := m[1]
+		verb := label(labels, "verb")
+		resource := label(labels, "resource")
+		switch {
+		case label(labels, "dry_run") != "":
+			c.dryRuns += n
+		case verb == "GET" || verb == "LIST":
+			c.reads += n
+		case verb == "WATCH":
+		case resource == "fleets" && label(labels, "subresource") == "status":
+			c.fleetWrites += n
+		case resource == "clusters" || resource == "clustercatalogs" || resource == "infrastructureprofiles" || resource == "logicalclusters":
+			c.objectWrites += n
+		default:
+			c.otherWrites += n
+		}
+	}
+	return c
+}
+
+func label(labels, name string) string {
+	for _, kv := range strings.Split(labels, ",") {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
+
+func (c requestCounts) minus(o requestCounts) requestCounts {
+	return requestCounts{reads: c.reads - o.reads, objectWrites: c.objectWrites - o.objectWrites, fleetWrites: c.fleetWrites - o.fleetWrites, otherWrites: c.otherWrites - o.otherWrites, dryRuns: c.dryRuns - o.dryRuns}
+}
+
+func peakRSSMiB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// reconcilePasses reads the count and total seconds of the Fleet reconciles of a namespace
+// from the controller's lkaas_fleet_reconcile_duration_seconds histogram.
+func reconcilePasses(b *testing.B, ns string) (count, seconds float64) {
+	b.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, fam := range families {
+		if fam.GetName() != "lkaas_fleet_reconcile_duration_seconds" {
+			continue
+		}
+		for _, m := range fam.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "namespace" && l.GetValue() == ns {
+					count += float64(m.GetHistogram().GetSampleCount())
+					seconds += m.GetHistogram().GetSampleSum()
+				}
+			}
+		}
+	}
+	return count, seconds
+}
+
+func setInterval(b *testing.B, f *automationv1alpha1.Fleet, d time.Duration) {
+	b.Helper()
+	cur := fleetState(b, f)
+	p := client.MergeFrom(cur.DeepCopy())
+	cur.Spec.Interval.Duration = d
+	if err := env.Client.Patch(context.Background(), cur, p); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkFleet1000Clusters measures whole Fleet passes with the controller running against
+// the real API server: the first apply of a 1,000-cluster artifact, a commit that changes one
+// cluster, and a no-op pass (a reconcile request on the same revision). Writes are split into
+// L-KaaS objects, the Fleet's status, and others (the test's GitRepository update and
+// reconcile request, the Fleet's finalizer, events); the issue's targets concern the first
+// two. Set LKAAS_AUDIT_LOG=/path/audit.log to see every request in the API server's audit log.
+func BenchmarkFleet1000Clusters(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		ns := env.Namespace(b)
+		r := newRepo(b, ns, "big")
+		f := newFleet(b, r)
+
+		phase := func(name string, act func() string, done func(*automationv1alpha1.Fleet, string) bool) {
+			before := scrapeRequests(b)
+			start := time.Now()
+			want := act()
+			for {
+				if done(fleetState(b, f), want) {
+					break
+				}
+				if time.Since(start) > 5*time.Minute {
+					b.Fatalf("%s did not finish: %+v", name, fleetState(b, f).Status.Conditions)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			took := time.Since(start)
+			time.Sleep(300 * time.Millisecond) // let the server's counters catch up
+			d := scrapeRequests(b).minus(before)
+			b.ReportMetric(took.Seconds(), name+"-s")
+			b.ReportMetric(d.reads, name+"-reads")
+			b.ReportMetric(d.objectWrites, name+"-object-writes")
+			b.ReportMetric(d.fleetWrites, name+"-fleet-status-writes")
+			b.ReportMetric(d.dryRuns, name+"-dry-runs")
+			b.Logf("%-14s %6.2fs  reads %4.0f  L-KaaS object writes %5.0f  Fleet writes %3.0f  other writes %3.0f  dry-runs %.0f",
+				name, took.Seconds(), d.reads, d.objectWrites, d.fleetWrites, d.otherWrites, d.dryRuns)
+		}
+		applied := func(f *automationv1alpha1.Fleet, rev string) bool {
+			return f.Status.LastAppliedRevision == rev
+		}
+
+		phase("first-apply", func() string { return r.push(b, bigFleet(1000, "")) }, applied)
+		phase("one-change", func() string { return r.push(b, bigFleet(1000, "site-500")) }, applied)
+		changed := &automationv1alpha1.Cluster{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "site-500"}, changed); err != nil {
+			b.Fatal(err)
+		}
+		if changed.Spec.Override == nil || !strings.Contains(string(changed.Spec.Override.Raw), `"workerMachineCount":5`) {
+			b.Fatalf("the one-cluster change was not applied: %+v", changed.Spec)
+		}
+		passes, _ := reconcilePasses(b, ns)
+		phase("requested-no-op", func() string {
+			cur := fleetState(b, f)
+			p := client.MergeFrom(cur.DeepCopy())
+			token := time.Now().Format(time.RFC3339Nano)
+			if cur.Annotations == nil {
+				cur.Annotations = map[string]string{}
+			}
+			cur.Annotations[meta.ReconcileRequestAnnotation] = token
+			if err := env.Client.Patch(context.Background(), cur, p); err != nil {
+				b.Fatal(err)
+			}
+			return token
+		}, func(f *automationv1alpha1.Fleet, token string) bool { return f.Status.LastHandledReconcileAt == token })
+		time.Sleep(time.Second)
+		after, _ := reconcilePasses(b, ns)
+		b.Logf("the reconcile request caused %.0f pass(es)", after-passes)
+
+		// The periodic pass that corrects drift: nothing changed, so nothing may be written.
+		setInterval(b, f, time.Second)
+		time.Sleep(2 * time.Second)
+		before := scrapeRequests(b)
+		passes, seconds := reconcilePasses(b, ns)
+		time.Sleep(5 * time.Second)
+		d := scrapeRequests(b).minus(before)
+		passes2, seconds2 := reconcilePasses(b, ns)
+		n := passes2 - passes
+		if n < 3 {
+			b.Fatalf("only %.0f periodic passes in 5s", n)
+		}
+		b.ReportMetric((seconds2-seconds)/n, "periodic-no-op-s")
+		b.ReportMetric(d.objectWrites/n, "periodic-no-op-object-writes")
+		b.ReportMetric(d.fleetWrites/n, "periodic-no-op-fleet-status-writes")
+		b.ReportMetric(d.dryRuns/n, "periodic-no-op-dry-runs")
+		b.ReportMetric(d.reads/n, "periodic-no-op-reads")
+		b.Logf("%-14s %6.3fs per pass over %.0f passes  reads %.1f  L-KaaS object writes %.0f  Fleet writes %.0f  dry-runs %.0f",
+			"periodic-no-op", (seconds2-seconds)/n, n, d.reads/n, d.objectWrites, d.fleetWrites, d.dryRuns)
+		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	}
+}

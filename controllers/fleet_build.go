@@ -1,0 +1,213 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"path"
+	"sync"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/apply"
+	"github.com/dcn-ssu/lkaas/internal/loader"
+	"github.com/dcn-ssu/lkaas/internal/resolve"
+)
+
+// BuildCache keeps the last valid build of each Fleet, keyed by the Fleet's generation and
+// the artifact's digest, so a pass over an unchanged revision (the periodic drift check, a
+// cluster changing phase) neither downloads nor parses anything.
+type BuildCache struct {
+	mu     sync.Mutex
+	builds map[types.NamespacedName]build
+}
+
+type build struct {
+	generation int64
+	digest     string
+	objects    []client.Object
+}
+
+// NewBuildCache returns an empty cache.
+func NewBuildCache() *BuildCache {
+	return &BuildCache{builds: map[types.NamespacedName]build{}}
+}
+
+func (c *BuildCache) get(key types.NamespacedName, generation int64, digest string) ([]client.Object, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.builds[key]
+	if !ok || b.generation != generation || b.digest != digest {
+		return nil, false
+	}
+	return deepCopies(b.objects), true
+}
+
+func (c *BuildCache) put(key types.NamespacedName, generation int64, digest string, objects []client.Object) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.builds[key] = build{generation: generation, digest: digest, objects: deepCopies(objects)}
+}
+
+// Forget drops a Fleet's build.
+func (c *BuildCache) Forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.builds, key)
+}
+
+func deepCopies(objs []client.Object) []client.Object {
+	out := make([]client.Object, len(objs))
+	for i, o := range objs {
+		out[i] = o.DeepCopyObject().(client.Object)
+	}
+	return out
+}
+
+// build returns the documents of the Fleet's revision, validated as a whole: every document
+// loads, every cluster and logical-cluster member resolves (against the tree's profiles and
+// those of the shared profile namespaces). Any error rejects the whole revision.
+func (r *FleetReconciler) build(ctx context.Context, fleet *automationv1alpha1.Fleet, artifact *meta.Artifact) ([]client.Object, error) {
+	key := client.ObjectKeyFromObject(fleet)
+	if objs, ok := r.Builds.get(key, fleet.Generation, artifact.Digest); ok {
+		return objs, nil
+	}
+
+	dir, cleanup, err := tempDir(fleet)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if err := r.Fetcher.Fetch(ctx, artifact, dir); err != nil {
+		return nil, err
+	}
+	root, err := artifactPath(dir, fleet.Spec.Path)
+	if err != nil {
+		return nil, err
+	}
+
+	set, err := loader.LoadDir(root, loader.Options{FleetNamespace: fleet.Namespace})
+	if err != nil {
+		return nil, repoRelative(err, fleet.Spec.Path)
+	}
+	if len(set.Fleets) > 0 {
+		f := set.Fleets[0]
+		return nil, repoRelative(loader.ErrorList{{Pos: f.Origin.Pos, Kind: automationv1alpha1.FleetKind, Name: f.Object.Name,
+			Message: "a Fleet cannot be applied by a Fleet: bootstrap Fleets with Flux (a Kustomization) instead"}}, fleet.Spec.Path)
+	}
+
+	shared := r.sharedNamespaces(fleet)
+	withShared, err := r.withSharedProfiles(ctx, set, fleet.Namespace, shared)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := resolve.Resolve(withShared, resolve.Options{SharedProfileNamespaces: shared}); err != nil {
+		return nil, repoRelative(err, fleet.Spec.Path)
+	}
+
+	objs := setObjects(set)
+	r.Builds.put(key, fleet.Generation, artifact.Digest, objs)
+	return objs, nil
+}
+
+func (r *FleetReconciler) sharedNamespaces(fleet *automationv1alpha1.Fleet) []string {
+	if fleet.Spec.SharedProfileNamespaces != nil {
+		return fleet.Spec.SharedProfileNamespaces
+	}
+	if r.Settings.DefaultSharedProfileNamespaces != nil {
+		return r.Settings.DefaultSharedProfileNamespaces
+	}
+	return resolve.DefaultSharedProfileNamespaces()
+}
+
+// withSharedProfiles adds the profiles published in the shared namespaces (read from the
+// cache) to a copy of the set, so that references to them resolve. They are read-only to
+// this Fleet: they take part in validation but are never applied by it.
+func (r *FleetReconciler) withSharedProfiles(ctx context.Context, set *loader.Set, own string, shared []string) (*loader.Set, error) {
+	out := *set
+	out.Profiles = append([]loader.Doc[*automationv1alpha1.InfrastructureProfile]{}, set.Profiles...)
+	for _, ns := range shared {
+		if ns == own {
+			continue
+		}
+		var profiles automationv1alpha1.InfrastructureProfileList
+		if err := r.Cache.List(ctx, &profiles, client.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		for i := range profiles.Items {
+			out.Profiles = append(out.Profiles, loader.Doc[*automationv1alpha1.InfrastructureProfile]{Object: &profiles.Items[i]})
+		}
+	}
+	return &out, nil
+}
+
+// setObjects lists what a Fleet applies, in dependency order.
+func setObjects(set *loader.Set) []client.Object {
+	var objs []client.Object
+	for _, d := range set.Profiles {
+		objs = append(objs, d.Object)
+	}
+	for _, d := range set.Catalogs {
+		objs = append(objs, d.Object)
+	}
+	for _, d := range set.Clusters {
+		objs = append(objs, d.Object)
+	}
+	for _, d := range set.LogicalClusters {
+		objs = append(objs, d.Object)
+	}
+	return objs
+}
+
+// repoRelative makes the file names of loader errors relative to the repository root rather
+// than to the Fleet's path, since that is where people look for them.
+func repoRelative(err error, fleetPath string) error {
+	var list loader.ErrorList
+	if !errors.As(err, &list) {
+		return err
+	}
+	prefix := path.Clean("/" + fleetPath)[1:]
+	if prefix == "" {
+		return list
+	}
+	out := make(loader.ErrorList, len(list))
+	for i, e := range list {
+		c := *e
+		if c.Pos.File != "" {
+			c.Pos.File = path.Join(prefix, c.Pos.File)
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// ApplierCache keeps one Applier per Fleet for the life of the controller.
+type ApplierCache struct {
+	mu       sync.Mutex
+	appliers map[types.NamespacedName]*apply.Applier
+}
+
+// NewApplierCache returns an empty cache.
+func NewApplierCache() *ApplierCache {
+	return &ApplierCache{appliers: map[types.NamespacedName]*apply.Applier{}}
+}
+
+func (c *ApplierCache) get(key types.NamespacedName, create func() *apply.Applier) *apply.Applier {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.appliers[key]
+	if !ok {
+		a = create()
+		c.appliers[key] = a
+	}
+	return a
+}
+
+// Forget drops a Fleet's Applier.
+func (c *ApplierCache) Forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.appliers, key)
+}
