@@ -81,9 +81,43 @@ type ClusterStatus struct {
 	// +optional
 	KubeconfigSecretName string `json:"kubeconfigSecretName,omitempty"`
 
+	// RenderHash is the hash of the Cluster API objects the cluster's spec and profiles render
+	// to now.
+	// +optional
+	RenderHash string `json:"renderHash,omitempty"`
+
+	// AppliedRenderHash is the hash of the render last applied to the Cluster API objects; it
+	// lags RenderHash while a member waits for its rollout wave.
+	// +optional
+	AppliedRenderHash string `json:"appliedRenderHash,omitempty"`
+
+	// Addons are the cluster's network and software add-ons and whether they are applied.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Addons []AddonStatus `json:"addons,omitempty"`
+
 	// EMCO is the cluster's registration with EMCO.
 	// +optional
 	EMCO *EMCORegistration `json:"emco,omitempty"`
+}
+
+// AddonStatus is the state of one add-on on a cluster.
+type AddonStatus struct {
+	// Name of the add-on in the cluster's recipe.
+	Name string `json:"name"`
+	// Kind of the object that installs it: ClusterResourceSet or HelmChartProxy.
+	// +optional
+	Kind string `json:"kind,omitempty"`
+	// Object is the name of that (shared) object.
+	// +optional
+	Object string `json:"object,omitempty"`
+	// Applied is true once the add-on provider reports it applied to this cluster
+	// (ClusterResourceSetBinding, HelmReleaseProxy).
+	Applied bool `json:"applied"`
+	// Message from the add-on provider.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // EMCORegistration is where and how a cluster is registered with EMCO.

@@ -27,6 +27,15 @@ const (
 
 	// PausedAnnotation on an L-KaaS Cluster stops L-KaaS from changing it: a human holds it.
 	PausedAnnotation = LabelPrefix + "paused"
+
+	// LogicalClusterLabel on a Cluster names the LogicalCluster it is a member of.
+	LogicalClusterLabel = LabelPrefix + "logical-cluster"
+
+	// RolloutPermitAnnotation on a member Cluster holds the render hash its LogicalCluster
+	// lets it apply. A member applies a changed render (status.renderHash differs from
+	// status.appliedRenderHash) only when the permit equals status.renderHash, so changes roll
+	// across members in waves; a member's first render needs no permit.
+	RolloutPermitAnnotation = LabelPrefix + "rollout-permit"
 )
 
 // ProfileType is the kind of values a profile holds.

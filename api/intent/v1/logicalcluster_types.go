@@ -77,6 +77,12 @@ type Rollout struct {
 	// +kubebuilder:validation:XIntOrString
 	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 1 : self.matches('^[1-9][0-9]?%$|^100%$')",message="maxUnavailable is a count of at least 1 or a percentage from 1% to 100%"
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// Timeout of one wave: members not Available on the new render by then halt the rollout.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // LogicalCloudLevel is EMCO's logical cloud level.
@@ -119,6 +125,9 @@ type MemberStatus struct {
 	// Registered is true once the member is in the logical cloud.
 	// +optional
 	Registered bool `json:"registered,omitempty"`
+	// Pending is true while a change of the member waits for its wave.
+	// +optional
+	Pending bool `json:"pending,omitempty"`
 }
 
 // LogicalClusterStatus is the observed state of a logical cluster.
