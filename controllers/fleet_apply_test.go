@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"io/fs"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/repofiles"
 )
 
 func TestFleetAppliesEachCommit(t *testing.T) {
@@ -23,12 +25,22 @@ func TestFleetAppliesEachCommit(t *testing.T) {
 	assert.Equal(t, rev1, got.Status.LastAttemptedRevision)
 	assert.Equal(t, "Applied revision: "+rev1, readyMessage(got))
 	require.NotNil(t, got.Status.Inventory)
-	assert.Len(t, got.Status.Inventory.Entries, 4, "a profile, a catalog and two clusters")
+	assert.Len(t, got.Status.Inventory.Entries, 5, "a profile, a catalog, two clusters and the published files")
 	assert.Equal(t, map[string]int32{"Pending": 2}, got.Status.Clusters)
 
 	seoul := &automationv1alpha1.Cluster{}
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, seoul))
 	assert.Equal(t, rev1, seoul.Annotations[automationv1alpha1.SourceRevisionAnnotation])
+
+	t.Run("the files its profiles name are published for rendering", func(t *testing.T) {
+		cm := &corev1.ConfigMap{}
+		require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "fleet-files"}, cm))
+		files, err := repofiles.FS(cm)
+		require.NoError(t, err)
+		b, err := fs.ReadFile(files, "templates/cluster-template.yaml")
+		require.NoError(t, err)
+		assert.Equal(t, "# a template\n", string(b))
+	})
 
 	t.Run("an edit is applied", func(t *testing.T) {
 		rev2 := r.push(t, fleetFiles("v1.31.0", "seoul", "busan"))
@@ -48,7 +60,7 @@ func TestFleetAppliesEachCommit(t *testing.T) {
 		rev3 := r.push(t, fleetFiles("v1.31.0", "seoul"))
 		got := waitApplied(t, f, rev3)
 		assert.Equal(t, []string{"seoul"}, namesOf(t, ns))
-		assert.Len(t, got.Status.Inventory.Entries, 3)
+		assert.Len(t, got.Status.Inventory.Entries, 4)
 	})
 
 	t.Run("events tell each applied revision", func(t *testing.T) {
@@ -75,5 +87,5 @@ func TestFleetWithoutPruneLeavesRemovedDocuments(t *testing.T) {
 	rev2 := r.push(t, fleetFiles("v1.30.1", "seoul"))
 	got := waitApplied(t, f, rev2)
 	assert.Equal(t, []string{"busan", "seoul"}, namesOf(t, ns), "busan stays")
-	assert.Len(t, got.Status.Inventory.Entries, 3, "but it leaves the inventory")
+	assert.Len(t, got.Status.Inventory.Entries, 4, "but it leaves the inventory")
 }

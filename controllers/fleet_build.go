@@ -13,6 +13,7 @@ import (
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/apply"
 	"github.com/dcn-ssu/lkaas/internal/loader"
+	"github.com/dcn-ssu/lkaas/internal/repofiles"
 	"github.com/dcn-ssu/lkaas/internal/resolve"
 )
 
@@ -108,8 +109,30 @@ func (r *FleetReconciler) build(ctx context.Context, fleet *automationv1alpha1.F
 	}
 
 	objs := setObjects(set)
+	files, err := r.publishedFiles(fleet, set, dir)
+	if err != nil {
+		return nil, err
+	}
+	if files != nil {
+		objs = append(objs, files)
+	}
 	r.Builds.put(key, fleet.Generation, artifact.Digest, objs)
 	return objs, nil
+}
+
+// publishedFiles is the ConfigMap of the repository files the revision's profiles name
+// (templates, add-on manifests), read from the artifact's root, for the Cluster controller to
+// render from; nil when they name none.
+func (r *FleetReconciler) publishedFiles(fleet *automationv1alpha1.Fleet, set *loader.Set, artifactRoot string) (client.Object, error) {
+	paths := repofiles.Referenced(set)
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	files, err := repofiles.Read(artifactRoot, paths)
+	if err != nil {
+		return nil, err
+	}
+	return repofiles.ConfigMap(client.ObjectKeyFromObject(fleet), files)
 }
 
 func (r *FleetReconciler) sharedNamespaces(fleet *automationv1alpha1.Fleet) []string {

@@ -56,6 +56,16 @@ func TestFleetRefusesAnInvalidRevisionWhole(t *testing.T) {
 			want:   "clusters/daegu.yaml:",
 		},
 		{
+			name: "profile naming a template the commit lacks",
+			publish: func(t *testing.T) string {
+				files := fleetFiles("v1.31.0", "seoul", "busan")
+				delete(files, "templates/cluster-template.yaml")
+				return r.push(t, files)
+			},
+			reason: "ValidationFailed",
+			want:   "repository file templates/cluster-template.yaml",
+		},
+		{
 			name: "digest mismatch",
 			publish: func(t *testing.T) string {
 				name := "tampered.tar.gz"
@@ -93,7 +103,7 @@ func TestFleetRefusesAnInvalidRevisionWhole(t *testing.T) {
 			assert.Contains(t, readyMessage(got), tc.want)
 			assert.Equal(t, good, got.Status.LastAppliedRevision, "the last good revision stays applied")
 			assert.Equal(t, []string{"busan", "seoul"}, namesOf(t, ns), "nothing changed in the cluster")
-			require.Len(t, got.Status.Inventory.Entries, 4)
+			require.Len(t, got.Status.Inventory.Entries, 5)
 		})
 	}
 	_, err := os.Stat("/etc/evil.yaml")

@@ -234,7 +234,8 @@ spec:
     provider: docker
     profile: {name: small, type: Infrastructure, revision: 1.0.0}
 `,
-		"kustomization.yaml": "resources: []\n",
+		"kustomization.yaml":              "resources: []\n",
+		"templates/cluster-template.yaml": "# a template\n",
 	}
 	var b strings.Builder
 	for i, c := range clusters {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -23,6 +24,9 @@ type Options struct {
 	// Root is the repository root; template and manifest paths are relative to it and must
 	// stay inside it.
 	Root string
+	// Files, when set, is read instead of Root: the repository files a Fleet published (the
+	// Cluster controller renders from API objects, without the artifact).
+	Files fs.FS
 	// Variables are the Fleet's template variables (from its variablesFrom Secrets and
 	// ConfigMaps), such as OPENSTACK_CLOUD_YAML_B64. See Variables for precedence.
 	Variables map[string]string

@@ -110,6 +110,16 @@ func (r *Renderer) readRepoFile(what, p string) ([]byte, error) {
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		return nil, fmt.Errorf("%s %q leaves the repository; it must stay inside the repository root", what, p)
 	}
+	if r.opts.Files != nil {
+		b, err := fs.ReadFile(r.opts.Files, clean)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s %q does not exist in the repository", what, p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", what, p, err)
+		}
+		return b, nil
+	}
 	if r.opts.Root == "" {
 		return nil, fmt.Errorf("%s %q: no repository root to read it from", what, p)
 	}
