@@ -166,6 +166,11 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resu
 		}
 	}()
 
+	if fleet.Spec.Timeout != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, fleet.Spec.Timeout.Duration)
+		defer cancel()
+	}
 	retry := fleet.Spec.Interval.Duration
 	if fleet.Spec.RetryInterval != nil {
 		retry = fleet.Spec.RetryInterval.Duration
