@@ -1,6 +1,7 @@
 // Package demo runs the L-KaaS demo: a local management plane (real kube-apiserver and etcd
-// with the L-KaaS, Flux source and Cluster API CRDs), the L-KaaS controller against it, and the
-// example fleet applied, until the context ends.
+// with the L-KaaS, Flux source and Cluster API CRDs), the L-KaaS controller against it, and
+// gitops-examples/fleet-repo published as a Flux artifact and applied by two Fleets, until the
+// context ends. (The real source-controller and Git server come with the end-to-end issue.)
 package demo
 
 import (
@@ -13,14 +14,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fluxcd/pkg/runtime/logger"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"github.com/dcn-ssu/lkaas/internal/manager"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/fluxcd/pkg/runtime/logger"
+	"github.com/fluxcd/pkg/testserver"
 )
 
 // Options of a demo run.
@@ -86,10 +83,27 @@ func Run(ctx context.Context, opts Options) (err error) {
 		err = errors.Join(err, <-mgrDone)
 	}()
 
-	fmt.Fprintln(out, "==> applying the example fleet")
-	if err := applyExamples(ctx, env.Client); err != nil {
+	fmt.Fprintln(out, "==> publishing gitops-examples/fleet-repo as a Flux artifact")
+	artifacts, err := testserver.NewTempArtifactServer()
+	if err != nil {
 		return err
 	}
+	artifacts.Start()
+	defer func() { artifacts.Stop(); _ = os.RemoveAll(artifacts.Root()) }()
+	revision, err := publishExampleRepository(ctx, env.Client, artifacts)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "==> creating the Fleets: platform (profiles, namespace default) and starlab (tenants/starlab)\n")
+	start := time.Now()
+	if err := createFleets(ctx, env.Client); err != nil {
+		return err
+	}
+	if err := waitForFleets(ctx, env.Client, revision, 2*time.Minute); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "==> both Fleets applied revision %s in %.1fs\n", revision, time.Since(start).Seconds())
 
 	fmt.Fprintf(out, "\nThe management plane is up.\n\n  export KUBECONFIG=%s\n  kubectl get lkaas -A\n\n", kubeconfig)
 	showObjects(ctx, out, kubeconfig)
@@ -99,24 +113,6 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	fmt.Fprintln(out, "Press Ctrl-C to tear it all down.")
 	<-ctx.Done()
-	return nil
-}
-
-// applyExamples creates the example documents; objects already there are left alone.
-func applyExamples(ctx context.Context, c client.Client) error {
-	objs, err := exampleObjects()
-	if err != nil {
-		return err
-	}
-	for _, obj := range objs {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: obj.GetNamespace()}}
-		if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-			return err
-		}
-		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("applying %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
-		}
-	}
 	return nil
 }
 

@@ -13,8 +13,9 @@ import (
 	"github.com/dcn-ssu/lkaas/internal/demo"
 )
 
-// The demo starts a real plane, applies the examples, tells how to reach it and tears down.
-func TestDemoStartsThePlaneAndAppliesTheExamples(t *testing.T) {
+// The demo starts a real plane, has two Fleets apply the example repository from a Flux
+// artifact, tells how to reach it and tears down.
+func TestDemoAppliesTheExampleRepositoryThroughFleets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a kube-apiserver")
 	}
@@ -26,6 +27,7 @@ func TestDemoStartsThePlaneAndAppliesTheExamples(t *testing.T) {
 	require.NoError(t, demo.Run(ctx, demo.Options{StateDir: state, Out: &out}))
 
 	text := out.String()
+	assert.Regexp(t, `both Fleets applied revision main@sha256:[0-9a-f]{12}`, text)
 	assert.Contains(t, text, "The management plane is up.")
 	assert.Contains(t, text, "export KUBECONFIG="+filepath.Join(state, "kubeconfig"))
 	assert.Contains(t, text, "==> tearing down")
