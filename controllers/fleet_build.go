@@ -108,7 +108,8 @@ func (r *FleetReconciler) build(ctx context.Context, fleet *automationv1alpha1.F
 		return nil, repoRelative(err, fleet.Spec.Path)
 	}
 
-	objs := setObjects(set)
+	// A Fleet's tree holds no Fleets (refused above), so these are the documents it applies.
+	objs := set.Objects()
 	files, err := r.publishedFiles(fleet, set, dir)
 	if err != nil {
 		return nil, err
@@ -164,24 +165,6 @@ func (r *FleetReconciler) withSharedProfiles(ctx context.Context, set *loader.Se
 		}
 	}
 	return &out, nil
-}
-
-// setObjects lists what a Fleet applies, in dependency order.
-func setObjects(set *loader.Set) []client.Object {
-	var objs []client.Object
-	for _, d := range set.Profiles {
-		objs = append(objs, d.Object)
-	}
-	for _, d := range set.Catalogs {
-		objs = append(objs, d.Object)
-	}
-	for _, d := range set.Clusters {
-		objs = append(objs, d.Object)
-	}
-	for _, d := range set.LogicalClusters {
-		objs = append(objs, d.Object)
-	}
-	return objs
 }
 
 // repoRelative makes the file names of loader errors relative to the repository root rather

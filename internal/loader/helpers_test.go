@@ -66,28 +66,6 @@ func plain(t testing.TB, obj client.Object) map[string]any {
 	return m
 }
 
-// setObjects lists every object of a set in Set order (profiles, catalogs, clusters, logical
-// clusters, fleets).
-func setObjects(set *Set) []client.Object {
-	var objs []client.Object
-	for _, d := range set.Profiles {
-		objs = append(objs, d.Object)
-	}
-	for _, d := range set.Catalogs {
-		objs = append(objs, d.Object)
-	}
-	for _, d := range set.Clusters {
-		objs = append(objs, d.Object)
-	}
-	for _, d := range set.LogicalClusters {
-		objs = append(objs, d.Object)
-	}
-	for _, d := range set.Fleets {
-		objs = append(objs, d.Object)
-	}
-	return objs
-}
-
 // setOrigins lists every document's origin alongside its object, in Set order.
 func setOrigins(set *Set) []Origin {
 	var origins []Origin
@@ -113,7 +91,7 @@ func setOrigins(set *Set) []Origin {
 func setYAML(t testing.TB, set *Set) string {
 	t.Helper()
 	var docs []string
-	for _, obj := range setObjects(set) {
+	for _, obj := range set.Objects() {
 		data, err := yaml.Marshal(plain(t, obj))
 		require.NoError(t, err)
 		docs = append(docs, string(data))
@@ -125,7 +103,7 @@ func setYAML(t testing.TB, set *Set) string {
 // "Kind namespace/name  canonical.path  file:line:col  (written.path)".
 func originText(set *Set) string {
 	var b strings.Builder
-	objs, origins := setObjects(set), setOrigins(set)
+	objs, origins := set.Objects(), setOrigins(set)
 	for i, obj := range objs {
 		o := origins[i]
 		fmt.Fprintf(&b, "%s %s/%s  %s\n", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), o.Pos)

@@ -52,7 +52,7 @@ func TestSeedAgreesWithTheAPICanonicalExamples(t *testing.T) {
 
 	byKey := func(set *Set) map[string]map[string]any {
 		out := map[string]map[string]any{}
-		for _, obj := range setObjects(set) {
+		for _, obj := range set.Objects() {
 			out[obj.GetObjectKind().GroupVersionKind().Kind+"/"+obj.GetName()] = plain(t, obj)
 		}
 		return out
@@ -96,7 +96,7 @@ func TestCanonicalExamplesLoadUnchanged(t *testing.T) {
 		}
 	}
 	var loaded []map[string]any
-	for _, obj := range setObjects(set) {
+	for _, obj := range set.Objects() {
 		loaded = append(loaded, plain(t, obj))
 	}
 	assert.ElementsMatch(t, written, loaded)

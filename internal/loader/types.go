@@ -155,6 +155,28 @@ type Set struct {
 	Fleets          []Doc[*automationv1alpha1.Fleet]
 }
 
+// Objects lists every object of the set in dependency order: profiles, catalogs, clusters,
+// logical clusters, fleets.
+func (s *Set) Objects() []client.Object {
+	var objs []client.Object
+	for _, d := range s.Profiles {
+		objs = append(objs, d.Object)
+	}
+	for _, d := range s.Catalogs {
+		objs = append(objs, d.Object)
+	}
+	for _, d := range s.Clusters {
+		objs = append(objs, d.Object)
+	}
+	for _, d := range s.LogicalClusters {
+		objs = append(objs, d.Object)
+	}
+	for _, d := range s.Fleets {
+		objs = append(objs, d.Object)
+	}
+	return objs
+}
+
 // Options shape how a tree is read.
 type Options struct {
 	// DefaultNamespace is given to documents that name none ("default" when empty).
