@@ -5,6 +5,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	runtimeclient "github.com/fluxcd/pkg/runtime/client"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -29,10 +31,11 @@ const ControllerName = "lkaas"
 
 // Options are the controller's command-line settings.
 type Options struct {
-	Kubeconfig             string
-	MetricsAddr            string
-	HealthAddr             string
-	WatchAllNamespaces     bool
+	Kubeconfig  string
+	MetricsAddr string
+	HealthAddr  string
+	// WatchNamespace limits the controller to one namespace; empty watches all of them.
+	WatchNamespace         string
 	LeaderElectionNS       string
 	ConcurrentReconciles   int
 	GracefulShutdownPeriod time.Duration
@@ -46,6 +49,9 @@ type Options struct {
 	// ArtifactMaxSize bounds an unpacked Flux artifact, in bytes.
 	ArtifactMaxSize int
 
+	// watchAllNamespaces is bound to --watch-all-namespaces; see watchNamespace.
+	watchAllNamespaces *bool
+
 	Logger         logger.Options
 	LeaderElection leaderelection.Options
 	Client         runtimeclient.Options
@@ -57,7 +63,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig; defaults to $KUBECONFIG, then in-cluster config, then ~/.kube/config.")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":8080", "The address the Prometheus metrics endpoint binds to; 0 disables it.")
 	fs.StringVar(&o.HealthAddr, "health-addr", ":9440", "The address the health and readiness probes bind to.")
-	fs.BoolVar(&o.WatchAllNamespaces, "watch-all-namespaces", true, "Watch every namespace; when false, only the namespace in $RUNTIME_NAMESPACE.")
+	o.watchAllNamespaces = fs.Bool("watch-all-namespaces", true, "Watch every namespace; when false, only the controller's own, given in $RUNTIME_NAMESPACE (as Flux controllers do).")
 	fs.StringVar(&o.LeaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election lease; defaults to the controller's namespace.")
 	fs.IntVar(&o.ConcurrentReconciles, "concurrent", 4, "The number of objects of one kind reconciled at once.")
 	fs.DurationVar(&o.GracefulShutdownPeriod, "graceful-shutdown-timeout", 30*time.Second, "How long to wait for reconcilers to finish on shutdown.")
@@ -67,6 +73,18 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", false, "Let a Fleet use a Flux source in another namespace.")
 	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
 	fs.IntVar(&o.ArtifactMaxSize, "artifact-max-size", source.DefaultMaxUntarSize, "The largest unpacked Flux artifact a Fleet may have, in bytes.")
+}
+
+// watchNamespace is the one namespace to watch, or "" for all.
+func (o *Options) watchNamespace() (string, error) {
+	if o.WatchNamespace != "" || o.watchAllNamespaces == nil || *o.watchAllNamespaces {
+		return o.WatchNamespace, nil
+	}
+	ns := os.Getenv("RUNTIME_NAMESPACE")
+	if ns == "" {
+		return "", fmt.Errorf("--watch-all-namespaces=false needs the controller's namespace in $RUNTIME_NAMESPACE")
+	}
+	return ns, nil
 }
 
 // RESTConfig loads the client configuration named by the options.
@@ -92,7 +110,16 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	ctrl.SetLogger(log)
 
 	shutdown := o.GracefulShutdownPeriod
+	var cacheOpts cache.Options
+	ns, err := o.watchNamespace()
+	if err != nil {
+		return nil, err
+	}
+	if ns != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Cache:                         cacheOpts,
 		Scheme:                        lkaasscheme.New(),
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.HealthAddr,
