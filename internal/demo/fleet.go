@@ -106,7 +106,7 @@ func waitForFleets(ctx context.Context, c client.Client, revision string, timeou
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("Fleets not ready after %s: %v", timeout, notReady)
+			return fmt.Errorf("fleets not ready after %s: %v", timeout, notReady)
 		}
 		select {
 		case <-ctx.Done():
