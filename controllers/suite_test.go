@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	var err error
-	envOpts := []testenv.Option{testenv.WithFluxSourceCRDs()}
+	envOpts := []testenv.Option{testenv.WithFluxSourceCRDs(), testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs(), testenv.WithHelmAddonCRDs()}
 	if path := os.Getenv("LKAAS_AUDIT_LOG"); path != "" {
 		envOpts = append(envOpts, testenv.WithAuditLog(path))
 	}

@@ -155,5 +155,22 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := fleets.SetupWithManager(context.Background(), mgr); err != nil {
 		return nil, fmt.Errorf("setting up the Fleet controller: %w", err)
 	}
+	clusters := &controllers.ClusterReconciler{
+		Client:    mgr.GetClient(),
+		Cache:     mgr.GetCache(),
+		APIReader: mgr.GetAPIReader(),
+		Events:    mgr.GetEventRecorder(ControllerName),
+		Settings: controllers.ClusterSettings{
+			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
+			MaxConcurrentReconciles:        o.ConcurrentReconciles,
+		},
+	}
+	if err := clusters.SetupWithManager(context.Background(), mgr); err != nil {
+		return nil, fmt.Errorf("setting up the Cluster controller: %w", err)
+	}
+	logicalClusters := &controllers.LogicalClusterReconciler{Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: mgr.GetEventRecorder(ControllerName)}
+	if err := logicalClusters.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the LogicalCluster controller: %w", err)
+	}
 	return mgr, nil
 }

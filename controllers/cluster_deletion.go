@@ -1,0 +1,62 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+)
+
+// finalize takes a cluster down in order: (EMCO deregistration, once it exists), the CAPI
+// Cluster — CAPI deletes machines, control plane and infrastructure behind it — and, once it
+// is gone, the rest of what L-KaaS applied. Owner references let the garbage collector do
+// that last step too; deleting explicitly makes it independent of a running GC and lets
+// shared add-on objects go when their last cluster does.
+func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1alpha1.Cluster) (ctrl.Result, error) {
+	cluster.Status.Phase = automationv1alpha1.ClusterPhaseDeleting
+	conditions.MarkFalse(cluster, meta.ReadyCondition, ReasonDeleting, "deleting the cluster")
+	conditions.MarkReconciling(cluster, ReasonDeleting, "deleting the cluster")
+	if !controllerutil.ContainsFinalizer(cluster, ClusterFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	if done, err := r.deregister(ctx, cluster); err != nil || !done {
+		return ctrl.Result{RequeueAfter: 5 * time.Second}, err
+	}
+
+	// Read around the cache: a stale "still there" costs a pass, a stale "gone" would
+	// delete the templates under a CAPI Cluster that still needs them.
+	capi := &unstructured.Unstructured{}
+	capi.SetGroupVersionKind(capiClusterGVK)
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cluster), capi)
+	switch {
+	case err == nil:
+		if capi.GetDeletionTimestamp() == nil {
+			if err := r.Client.Delete(ctx, capi); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil // the watch brings us back sooner
+	case !apierrors.IsNotFound(err) && !isNoMatch(err):
+		return ctrl.Result{}, err
+	}
+
+	if err := r.deleteStale(ctx, cluster, appliedRecord(cluster), nil); err != nil {
+		return ctrl.Result{}, err
+	}
+	controllerutil.RemoveFinalizer(cluster, ClusterFinalizer)
+	return ctrl.Result{}, nil
+}
+
+// deregister is where the cluster leaves EMCO before its infrastructure goes (the EMCO
+// registrar adds it). It reports whether the cluster may go on being deleted.
+func (r *ClusterReconciler) deregister(context.Context, *automationv1alpha1.Cluster) (bool, error) {
+	return true, nil
+}

@@ -1,0 +1,133 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/render"
+	"github.com/dcn-ssu/lkaas/internal/repofiles"
+)
+
+var kubeadmControlPlaneGVK = schema.GroupVersionKind{Group: "controlplane.cluster.x-k8s.io", Version: "v1beta2", Kind: "KubeadmControlPlane"}
+
+// SetupWithManager registers the reconciler and its watches: the cluster itself (spec,
+// labels, annotations such as paused and the rollout permit), the CAPI objects it owns
+// (status), the inputs of its render (profiles, catalogs, repository files) and the
+// kubeconfig Secret and add-on reports.
+func (r *ClusterReconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("cluster").
+		For(&automationv1alpha1.Cluster{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{},
+			predicate.AnnotationChangedPredicate{},
+			predicate.LabelChangedPredicate{},
+		))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Settings.MaxConcurrentReconciles)})
+
+	// CAPI objects: mapped by the render's cluster label, or CAPI's own cluster-name label
+	// for what CAPI creates (topology MachineDeployments, add-on reports).
+	byLabel := handler.EnqueueRequestsFromMapFunc(mapByClusterLabel)
+	for _, gvk := range []schema.GroupVersionKind{capiClusterGVK, kubeadmControlPlaneGVK, machineDeploymentGVK, crsBindingGVK, helmReleaseProxyGVK} {
+		if !kindServed(mgr.GetRESTMapper(), gvk) {
+			continue // that provider is not installed here; nothing of it to follow
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(gvk)
+		b = b.Watches(u, byLabel)
+	}
+
+	b = b.Watches(&automationv1alpha1.InfrastructureProfile{}, handler.EnqueueRequestsFromMapFunc(r.clustersSeeing)).
+		Watches(&automationv1alpha1.ClusterCatalog{}, handler.EnqueueRequestsFromMapFunc(r.clustersSeeing)).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.clustersSeeing),
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+				_, ok := o.GetLabels()[repofiles.FilesLabel]
+				return ok
+			}))).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(mapKubeconfigSecret), builder.OnlyMetadata,
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+				return strings.HasSuffix(o.GetName(), "-kubeconfig")
+			})))
+	return b.Complete(r)
+}
+
+func kindServed(mapper meta.RESTMapper, gvk schema.GroupVersionKind) bool {
+	_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	return err == nil
+}
+
+func isNoMatch(err error) bool {
+	var noMatch *meta.NoKindMatchError
+	return meta.IsNoMatchError(err) || errors.As(err, &noMatch)
+}
+
+// mapByClusterLabel maps an object to the L-KaaS Cluster it was rendered for (or, failing
+// that, the CAPI cluster it belongs to: CAPI Clusters share the L-KaaS Cluster's name). A
+// ClusterResourceSetBinding is named after its cluster.
+func mapByClusterLabel(_ context.Context, o client.Object) []ctrl.Request {
+	name := o.GetLabels()[render.ClusterLabel]
+	if name == "" {
+		name = o.GetLabels()[capiClusterLabel]
+	}
+	if name == "" && (o.GetObjectKind().GroupVersionKind().Kind == crsBindingGVK.Kind || o.GetObjectKind().GroupVersionKind().Kind == capiClusterGVK.Kind) {
+		name = o.GetName()
+	}
+	if name == "" {
+		return nil
+	}
+	return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+func mapKubeconfigSecret(_ context.Context, o client.Object) []ctrl.Request {
+	return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: strings.TrimSuffix(o.GetName(), "-kubeconfig")}}}
+}
+
+// clustersSeeing maps a render input (profile, catalog, files ConfigMap) to the clusters that
+// can see it: those of its namespace, and every cluster when the namespace is a shared
+// profile namespace (by default or for some Fleet). Resolving which clusters really use it
+// would need the render; a pass over an unaffected cluster is cheap and writes nothing.
+func (r *ClusterReconciler) clustersSeeing(ctx context.Context, o client.Object) []ctrl.Request {
+	opts := []client.ListOption{client.InNamespace(o.GetNamespace())}
+	if r.isSharedNamespace(ctx, o.GetNamespace()) {
+		opts = nil
+	}
+	var clusters automationv1alpha1.ClusterList
+	if err := r.Cache.List(ctx, &clusters, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Clusters for a render input")
+		return nil
+	}
+	reqs := make([]ctrl.Request, len(clusters.Items))
+	for i, c := range clusters.Items {
+		reqs[i].Namespace, reqs[i].Name = c.Namespace, c.Name
+	}
+	return reqs
+}
+
+func (r *ClusterReconciler) isSharedNamespace(ctx context.Context, ns string) bool {
+	if slices.Contains(r.defaultSharedNamespaces(), ns) {
+		return true
+	}
+	var fleets automationv1alpha1.FleetList
+	if err := r.Cache.List(ctx, &fleets); err != nil {
+		return false
+	}
+	for _, f := range fleets.Items {
+		if slices.Contains(f.Spec.SharedProfileNamespaces, ns) {
+			return true
+		}
+	}
+	return false
+}
