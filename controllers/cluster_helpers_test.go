@@ -30,7 +30,7 @@ data:
 
 // clusterFixture publishes the in-memory template and a calico manifest in a files ConfigMap
 // (as the Fleet controller would), an Infrastructure profile and a Network profile.
-func clusterFixture(t *testing.T) string {
+func clusterFixture(t testing.TB) string {
 	t.Helper()
 	ns := env.Namespace(t)
 	tmpl, err := os.ReadFile("../gitops-examples/fleet-repo/templates/docker-inmemory/cluster-template.yaml")
@@ -50,7 +50,7 @@ func clusterFixture(t *testing.T) string {
 	return ns
 }
 
-func createProfile(t *testing.T, ns, name string, typ automationv1alpha1.ProfileType, rev string, tmpl *automationv1alpha1.TemplateSource, values string) {
+func createProfile(t testing.TB, ns, name string, typ automationv1alpha1.ProfileType, rev string, tmpl *automationv1alpha1.TemplateSource, values string) {
 	t.Helper()
 	p := &automationv1alpha1.InfrastructureProfile{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-" + string(typ) + "-" + rev},
@@ -75,7 +75,7 @@ func toLowerDNS(s string) string {
 }
 
 // newCluster creates an L-KaaS Cluster with the fixture's recipe and an optional override.
-func newCluster(t *testing.T, ns, name string, mutate ...func(*automationv1alpha1.Cluster)) *automationv1alpha1.Cluster {
+func newCluster(t testing.TB, ns, name string, mutate ...func(*automationv1alpha1.Cluster)) *automationv1alpha1.Cluster {
 	t.Helper()
 	c := &automationv1alpha1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
