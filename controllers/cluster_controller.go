@@ -9,7 +9,6 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/patch"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -76,7 +75,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	patcher := patch.NewSerialPatcher(cluster, r.Client)
 	defer func() {
 		if err := patcher.Patch(ctx, cluster, patch.WithOwnedConditions{Conditions: clusterOwnedConditions},
-			patch.WithFieldOwner(apply.DefaultFieldManager)); err != nil && !apierrors.IsNotFound(err) {
+			patch.WithFieldOwner(apply.DefaultFieldManager)); ignoreNotFound(err) != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()

@@ -26,7 +26,13 @@ func TestFleetAppliesEachCommit(t *testing.T) {
 	assert.Equal(t, "Applied revision: "+rev1, readyMessage(got))
 	require.NotNil(t, got.Status.Inventory)
 	assert.Len(t, got.Status.Inventory.Entries, 5, "a profile, a catalog, two clusters and the published files")
-	assert.Equal(t, map[string]int32{"Pending": 2}, got.Status.Clusters)
+	// Which phase is the Cluster controller's business (this test's template renders nothing);
+	// the Fleet counts both clusters.
+	var counted int32
+	for _, n := range got.Status.Clusters {
+		counted += n
+	}
+	assert.Equal(t, int32(2), counted)
 
 	seoul := &automationv1alpha1.Cluster{}
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, seoul))

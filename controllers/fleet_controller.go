@@ -161,7 +161,7 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resu
 		r.Metrics.Record(fleet, time.Since(start))
 		if err := patcher.Patch(ctx, fleet, patch.WithOwnedConditions{Conditions: []string{
 			meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition, DeletionHeldCondition,
-		}}, patch.WithFieldOwner(apply.DefaultFieldManager)); err != nil && !apierrors.IsNotFound(err) {
+		}}, patch.WithFieldOwner(apply.DefaultFieldManager)); ignoreNotFound(err) != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()
@@ -183,6 +183,15 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resu
 		return ctrl.Result{RequeueAfter: retry}, nil
 	}
 	return ctrl.Result{RequeueAfter: fleet.GetRequeueAfter()}, nil
+}
+
+// ignoreNotFound drops NotFound, also inside the aggregate errors the patch helper returns:
+// an object deleted during its pass has no status left to write.
+func ignoreNotFound(err error) error {
+	if agg, ok := err.(kerrors.Aggregate); ok {
+		return kerrors.FilterOut(agg, apierrors.IsNotFound)
+	}
+	return client.IgnoreNotFound(err)
 }
 
 // stalledError is a failure that no retry can mend: only a change of the Fleet can.
