@@ -43,6 +43,11 @@ type LogicalClusterReconciler struct {
 	Events events.EventRecorder
 	// Now is the clock of rollout timeouts; time.Now when nil.
 	Now func() time.Time
+	// RolloutSettle is how long a new change may gather before its rollout starts;
+	// DefaultRolloutSettle when zero.
+	RolloutSettle time.Duration
+
+	starts rolloutStarts
 }
 
 // SetupWithManager registers the reconciler: the LogicalCluster (spec and annotations, which
@@ -56,6 +61,13 @@ func (r *LogicalClusterReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		))).
 		Owns(&automationv1alpha1.Cluster{}).
 		Complete(r)
+}
+
+func (r *LogicalClusterReconciler) rolloutSettle() time.Duration {
+	if r.RolloutSettle > 0 {
+		return r.RolloutSettle
+	}
+	return DefaultRolloutSettle
 }
 
 func (r *LogicalClusterReconciler) now() time.Time {
@@ -120,6 +132,18 @@ func (r *LogicalClusterReconciler) reconcile(ctx context.Context, lc *intentv1.L
 
 	// Plan: which pending changes may go now.
 	plan := planRollout(members, maxUnavailable, timeout, now)
+	key := client.ObjectKeyFromObject(lc)
+	switch {
+	case plan.CurrentWave == nil:
+		r.starts.idle(key)
+	case len(plan.Grant) > 0 && plan.InFlight == 0:
+		if wait := r.starts.hold(key, now, r.rolloutSettle()); wait > 0 {
+			plan.Grant = nil
+			if plan.RecheckAfter == 0 || wait < plan.RecheckAfter {
+				plan.RecheckAfter = wait
+			}
+		}
+	}
 
 	// Apply: every member with its permit; only what differs from the cache is sent.
 	permits := r.nextPermits(members, clusters, plan, restart, now)
