@@ -1,22 +1,20 @@
 package controllers_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // bigFleet is a tenant repository of clusters Cluster documents over 50 profiles and 10
@@ -51,57 +49,37 @@ type requestCounts struct {
 	reads, objectWrites, fleetWrites, otherWrites, dryRuns float64
 }
 
-var requestLine = regexp.MustCompile(`^apiserver_request_total\{(.*)\} ([0-9.e+]+)$`)
+// apiSamples reads the API server's request counters.
+func apiSamples(tb testing.TB) []testenv.APIRequest {
+	tb.Helper()
+	samples, err := env.APIRequests()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return samples
+}
 
 func scrapeRequests(b *testing.B) requestCounts {
 	b.Helper()
-	hc, err := rest.HTTPClientFor(env.Config)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp, err := hc.Get(strings.TrimSuffix(env.Config.Host, "/") + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var c requestCounts
-	s := bufio.NewScanner(resp.Body)
-	s.Buffer(make([]byte, 1<<20), 1<<20)
-	for s.Scan() {
-		m := requestLine.FindStringSubmatch(s.Text())
-		if m == nil {
-			continue
-		}
-		n, _ := strconv.ParseFloat(m[2], 64)
-		labels := m[1]
-		verb := label(labels, "verb")
-		resource := label(labels, "resource")
+	for _, q := range apiSamples(b) {
 		switch {
-		case resource == "leases":
+		case q.Resource == "leases":
 			// The API server's own identity lease, renewed every ~10 s, is not ours.
-		case label(labels, "dry_run") != "":
-			c.dryRuns += n
-		case verb == "GET" || verb == "LIST":
-			c.reads += n
-		case verb == "WATCH":
-		case resource == "fleets" && label(labels, "subresource") == "status":
-			c.fleetWrites += n
-		case resource == "clusters" || resource == "clustercatalogs" || resource == "infrastructureprofiles" || resource == "logicalclusters":
-			c.objectWrites += n
+		case q.DryRun:
+			c.dryRuns += q.Count
+		case q.Verb == "WATCH":
+		case q.Read():
+			c.reads += q.Count
+		case q.Resource == "fleets" && q.Subresource == "status":
+			c.fleetWrites += q.Count
+		case q.Resource == "clusters" || q.Resource == "clustercatalogs" || q.Resource == "infrastructureprofiles" || q.Resource == "logicalclusters":
+			c.objectWrites += q.Count
 		default:
-			c.otherWrites += n
+			c.otherWrites += q.Count
 		}
 	}
 	return c
-}
-
-func label(labels, name string) string {
-	for _, kv := range strings.Split(labels, ",") {
-		if v, ok := strings.CutPrefix(kv, name+"="); ok {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return ""
 }
 
 func (c requestCounts) minus(o requestCounts) requestCounts {

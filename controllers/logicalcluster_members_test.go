@@ -1,10 +1,8 @@
 package controllers_test
 
 import (
-	"bufio"
 	"context"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -104,29 +101,16 @@ type writeCounts struct{ members, status float64 }
 
 func lcWrites(t testing.TB, e *testenv.Env) writeCounts {
 	t.Helper()
-	hc, err := rest.HTTPClientFor(e.Config)
+	samples, err := e.APIRequests()
 	require.NoError(t, err)
-	resp, err := hc.Get(strings.TrimSuffix(e.Config.Host, "/") + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var c writeCounts
-	s := bufio.NewScanner(resp.Body)
-	s.Buffer(make([]byte, 1<<20), 1<<20)
-	for s.Scan() {
-		m := requestLine.FindStringSubmatch(s.Text())
-		if m == nil {
-			continue
-		}
-		switch label(m[1], "verb") {
-		case "GET", "LIST", "WATCH":
-			continue
-		}
-		n, _ := strconv.ParseFloat(m[2], 64)
-		switch res, sub := label(m[1], "resource"), label(m[1], "subresource"); {
-		case res == "clusters" && sub == "":
-			c.members += n
-		case res == "logicalclusters" && sub == "status":
-			c.status += n
+	for _, q := range samples {
+		switch {
+		case q.Read():
+		case q.Resource == "clusters" && q.Subresource == "":
+			c.members += q.Count
+		case q.Resource == "logicalclusters" && q.Subresource == "status":
+			c.status += q.Count
 		}
 	}
 	return c
