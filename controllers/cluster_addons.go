@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -154,10 +155,12 @@ func (r *ClusterReconciler) addonApplied(ctx context.Context, cluster *automatio
 			}
 			return false, "", err
 		}
-		if len(list.Items) == 0 {
+		// A reinstall leaves the old proxy behind while its finalizer runs: read the live one.
+		live := slices.DeleteFunc(list.Items, func(u unstructured.Unstructured) bool { return u.GetDeletionTimestamp() != nil })
+		if len(live) == 0 {
 			return false, "not installed yet", nil
 		}
-		c := findCondition(conditionsOf(&list.Items[0]), "Ready")
+		c := findCondition(conditionsOf(&live[0]), "Ready")
 		if c != nil && c.Status == "True" {
 			return true, "release installed", nil
 		}

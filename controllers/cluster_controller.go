@@ -9,6 +9,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/patch"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -47,6 +48,8 @@ type ClusterReconciler struct {
 	APIReader client.Reader
 	Events    events.EventRecorder
 	Settings  ClusterSettings
+	// Metrics may be nil: nothing is recorded.
+	Metrics *ClusterMetrics
 }
 
 // ClusterSettings are the controller-wide options of the Cluster reconciler.
@@ -69,8 +72,12 @@ func (r *ClusterReconciler) interval() time.Duration {
 func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	cluster := &automationv1alpha1.Cluster{}
 	if err := r.Get(ctx, req.NamespacedName, cluster); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Metrics.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	defer r.Metrics.Record(cluster, time.Now()) // deferred first, so it runs after the status patch
 
 	patcher := patch.NewSerialPatcher(cluster, r.Client)
 	defer func() {
@@ -118,6 +125,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 
 	applied, err := r.apply(ctx, cluster, desired)
+	r.Metrics.Applied(cluster, applied)
 	if err != nil {
 		conditions.MarkFalse(cluster, meta.ReadyCondition, ReasonApplyFailed, "%s", err)
 		conditions.MarkReconciling(cluster, meta.ProgressingWithRetryReason, "retrying: %s", firstLine(err.Error()))

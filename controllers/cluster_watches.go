@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/apply"
 	"github.com/dcn-ssu/lkaas/internal/render"
 	"github.com/dcn-ssu/lkaas/internal/repofiles"
 )
@@ -26,8 +27,9 @@ var kubeadmControlPlaneGVK = schema.GroupVersionKind{Group: "controlplane.cluste
 
 // SetupWithManager registers the reconciler and its watches: the cluster itself (spec,
 // labels, annotations such as paused and the rollout permit), the CAPI objects it owns
-// (status), the inputs of its render (profiles, catalogs, repository files) and the
-// kubeconfig Secret and add-on reports.
+// (status), the inputs of its render (profiles, catalogs, repository files, the Fleet's
+// variablesFrom Secrets and ConfigMaps, the Fleet's spec) and the kubeconfig Secret and
+// add-on reports.
 func (r *ClusterReconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("cluster").
@@ -52,16 +54,66 @@ func (r *ClusterReconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager
 
 	b = b.Watches(&automationv1alpha1.InfrastructureProfile{}, handler.EnqueueRequestsFromMapFunc(r.clustersSeeing)).
 		Watches(&automationv1alpha1.ClusterCatalog{}, handler.EnqueueRequestsFromMapFunc(r.clustersSeeing)).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.clustersSeeing),
-			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-				_, ok := o.GetLabels()[repofiles.FilesLabel]
-				return ok
-			}))).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(mapKubeconfigSecret), builder.OnlyMetadata,
-			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-				return strings.HasSuffix(o.GetName(), "-kubeconfig")
-			})))
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.mapConfigMap)).
+		// Metadata only: the cache must not hold every Secret's data. A change of the data
+		// still changes the resourceVersion, so the watch sees it; the render reads the data
+		// itself (fleetVariables).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.mapSecret), builder.OnlyMetadata).
+		// A Fleet's spec names its clusters' shared profile namespaces and variablesFrom.
+		Watches(&automationv1alpha1.Fleet{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []ctrl.Request {
+			return fleetClusterRequests(ctx, r.Cache, o)
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
 	return b.Complete(r)
+}
+
+// mapConfigMap maps a files ConfigMap to the clusters that can see it, and a Fleet's
+// variablesFrom ConfigMap to the Fleet's clusters.
+func (r *ClusterReconciler) mapConfigMap(ctx context.Context, o client.Object) []ctrl.Request {
+	var reqs []ctrl.Request
+	if _, ok := o.GetLabels()[repofiles.FilesLabel]; ok {
+		reqs = r.clustersSeeing(ctx, o)
+	}
+	return append(reqs, r.clustersUsingVariables(ctx, "ConfigMap", o)...)
+}
+
+// mapSecret maps a "<cluster>-kubeconfig" Secret to its cluster, and a Fleet's variablesFrom
+// Secret to the Fleet's clusters.
+func (r *ClusterReconciler) mapSecret(ctx context.Context, o client.Object) []ctrl.Request {
+	var reqs []ctrl.Request
+	if strings.HasSuffix(o.GetName(), "-kubeconfig") {
+		reqs = mapKubeconfigSecret(ctx, o)
+	}
+	return append(reqs, r.clustersUsingVariables(ctx, "Secret", o)...)
+}
+
+// clustersUsingVariables maps a Secret or ConfigMap to the clusters of every Fleet of its
+// namespace that names it in variablesFrom (a Fleet reads them only from its own namespace),
+// so that their render substitutes the new values. Most objects are named by no Fleet: one
+// list of the namespace's Fleets from the cache tells.
+func (r *ClusterReconciler) clustersUsingVariables(ctx context.Context, kind string, o client.Object) []ctrl.Request {
+	var fleets automationv1alpha1.FleetList
+	if err := r.Cache.List(ctx, &fleets, client.InNamespace(o.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Fleets for a variables object")
+		return nil
+	}
+	var reqs []ctrl.Request
+	for _, f := range fleets.Items {
+		if !slices.ContainsFunc(f.Spec.VariablesFrom, func(ref automationv1alpha1.VariablesReference) bool {
+			return ref.Kind == kind && ref.Name == o.GetName()
+		}) {
+			continue
+		}
+		var clusters automationv1alpha1.ClusterList
+		if err := r.Cache.List(ctx, &clusters, client.InNamespace(f.Namespace),
+			client.MatchingLabels{apply.FleetNameLabel: f.Name, apply.FleetNamespaceLabel: f.Namespace}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing Clusters of a Fleet for a variables object")
+			return nil
+		}
+		for _, c := range clusters.Items {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+		}
+	}
+	return reqs
 }
 
 func kindServed(mapper meta.RESTMapper, gvk schema.GroupVersionKind) bool {
@@ -130,4 +182,22 @@ func (r *ClusterReconciler) isSharedNamespace(ctx context.Context, ns string) bo
 		}
 	}
 	return false
+}
+
+// fleetClusterRequests maps a Fleet to the Clusters it applied (by the Fleet labels).
+func fleetClusterRequests(ctx context.Context, cache client.Reader, fleet client.Object) []ctrl.Request {
+	var list automationv1alpha1.ClusterList
+	if err := cache.List(ctx, &list, fleetSelector(fleet)); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the Clusters of a Fleet")
+		return nil
+	}
+	reqs := make([]ctrl.Request, len(list.Items))
+	for i := range list.Items {
+		reqs[i].NamespacedName = client.ObjectKeyFromObject(&list.Items[i])
+	}
+	return reqs
+}
+
+func fleetSelector(fleet client.Object) client.MatchingLabels {
+	return client.MatchingLabels{apply.FleetNameLabel: fleet.GetName(), apply.FleetNamespaceLabel: fleet.GetNamespace()}
 }

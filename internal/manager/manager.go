@@ -160,6 +160,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Cache:     mgr.GetCache(),
 		APIReader: mgr.GetAPIReader(),
 		Events:    mgr.GetEventRecorder(ControllerName),
+		Metrics:   controllers.NewClusterMetrics(metrics.Registry),
 		Settings: controllers.ClusterSettings{
 			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
 			MaxConcurrentReconciles:        o.ConcurrentReconciles,
