@@ -55,8 +55,13 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 	return ctrl.Result{}, nil
 }
 
-// deregister is where the cluster leaves EMCO before its infrastructure goes (the EMCO
-// registrar adds it). It reports whether the cluster may go on being deleted.
-func (r *ClusterReconciler) deregister(context.Context, *automationv1alpha1.Cluster) (bool, error) {
+// deregister waits for the cluster to leave EMCO before its infrastructure goes: the
+// ClusterRegistrar removes EMCOFinalizer once EMCO no longer knows the cluster. It reports
+// whether the cluster may go on being deleted.
+func (r *ClusterReconciler) deregister(_ context.Context, cluster *automationv1alpha1.Cluster) (bool, error) {
+	if controllerutil.ContainsFinalizer(cluster, EMCOFinalizer) {
+		conditions.MarkReconciling(cluster, ReasonDeleting, "deregistering from EMCO before the CAPI objects are deleted")
+		return false, nil
+	}
 	return true, nil
 }

@@ -25,16 +25,14 @@ const (
 // status: the members in spec order, the counts, the wave in progress, a phase and the
 // kstatus conditions. The patch helper sends only what changed.
 func summarizeLogicalCluster(lc *intentv1.LogicalCluster, members []memberRollout, clusters map[string]*automationv1alpha1.Cluster, plan rolloutPlan) {
-	registered := map[string]bool{} // the EMCO registrar owns this field; keep its word
-	for _, m := range lc.Status.Members {
-		registered[m.Name] = m.Registered
-	}
 	statuses := make([]intentv1.MemberStatus, len(members))
 	var ready, failed int32
 	for i, m := range members {
-		s := intentv1.MemberStatus{Name: m.Name, Phase: m.Phase, Wave: m.Wave, Registered: registered[m.Name], Pending: m.waiting()}
+		s := intentv1.MemberStatus{Name: m.Name, Phase: m.Phase, Wave: m.Wave, Pending: m.waiting()}
 		if c := clusters[m.Name]; c != nil {
 			s.KubernetesVersion = c.Status.ControlPlaneVersion
+			// The cluster registrar's record; the logical cloud's references are in status.emco.
+			s.Registered = c.Status.EMCO != nil && c.Status.EMCO.Registered
 		}
 		switch m.Phase {
 		case automationv1alpha1.ClusterPhaseReady:

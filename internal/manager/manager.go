@@ -173,5 +173,23 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := logicalClusters.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the LogicalCluster controller: %w", err)
 	}
+	emcoClients := &controllers.EMCOClients{APIReader: mgr.GetAPIReader(), Metrics: controllers.NewEMCOMetrics(metrics.Registry)}
+	clusterRegistrar := &controllers.ClusterRegistrar{
+		Client:                  mgr.GetClient(),
+		Cache:                   mgr.GetCache(),
+		APIReader:               mgr.GetAPIReader(),
+		Events:                  mgr.GetEventRecorder(ControllerName),
+		Clients:                 emcoClients,
+		MaxConcurrentReconciles: o.ConcurrentReconciles,
+	}
+	if err := clusterRegistrar.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the EMCO cluster registrar: %w", err)
+	}
+	cloudRegistrar := &controllers.LogicalCloudRegistrar{
+		Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: mgr.GetEventRecorder(ControllerName), Clients: emcoClients,
+	}
+	if err := cloudRegistrar.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the EMCO logical-cloud registrar: %w", err)
+	}
 	return mgr, nil
 }

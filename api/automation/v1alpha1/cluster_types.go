@@ -124,6 +124,9 @@ type AddonStatus struct {
 type EMCORegistration struct {
 	// Endpoint is the name of the Fleet's EMCO endpoint.
 	Endpoint string `json:"endpoint"`
+	// Project in EMCO whose logical clouds may reference the cluster.
+	// +optional
+	Project string `json:"project,omitempty"`
 	// ClusterProvider in EMCO's clm.
 	ClusterProvider string `json:"clusterProvider"`
 	// Cluster name in EMCO's clm.
@@ -145,6 +148,7 @@ type EMCORegistration struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.sourceRevision`,priority=1
+// +kubebuilder:printcolumn:name="EMCO",type=boolean,JSONPath=`.status.emco.registered`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Cluster struct {
 	metav1.TypeMeta   `json:",inline"`

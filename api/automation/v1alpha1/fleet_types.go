@@ -179,6 +179,28 @@ type EMCOEndpoint struct {
 	// SecretRef names a Secret with a bearer token (key "token") and a CA bundle ("ca.crt").
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+
+	// Rsync is the gRPC endpoint of EMCO's rsync that L-KaaS registers as the orchestrator's
+	// "rsync" controller entry, which dcm needs before any logical cloud can be instantiated.
+	// Defaults to host "rsync", port 9031 (the EMCO Helm chart's service).
+	// +optional
+	Rsync *EMCORsync `json:"rsync,omitempty"`
+}
+
+// EMCORsync is where EMCO's rsync listens.
+type EMCORsync struct {
+	// Host of rsync's gRPC service.
+	// +optional
+	// +kubebuilder:default="rsync"
+	// +kubebuilder:validation:MaxLength=253
+	Host string `json:"host,omitempty"`
+
+	// Port of rsync's gRPC service.
+	// +optional
+	// +kubebuilder:default=9031
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
 }
 
 // WriteBack says where and how observed status is committed to Git.

@@ -122,7 +122,8 @@ type MemberStatus struct {
 	// Wave the member belongs to.
 	// +optional
 	Wave int32 `json:"wave,omitempty"`
-	// Registered is true once the member is in the logical cloud.
+	// Registered is true once EMCO holds the member's cluster (its Cluster's status.emco);
+	// status.emco.clusters lists the members the logical cloud references.
 	// +optional
 	Registered bool `json:"registered,omitempty"`
 	// Pending is true while a change of the member waits for its wave.
@@ -171,6 +172,33 @@ type LogicalClusterStatus struct {
 	// LogicalCloud is the EMCO logical cloud's name, once created.
 	// +optional
 	LogicalCloud string `json:"logicalCloud,omitempty"`
+
+	// EMCO is the logical cloud as EMCO holds it.
+	// +optional
+	EMCO *LogicalCloudRegistration `json:"emco,omitempty"`
+}
+
+// LogicalCloudRegistration is the record of a logical cluster's EMCO logical cloud: where it
+// is, which member clusters it references and what dcm reports of its deployment.
+type LogicalCloudRegistration struct {
+	// Endpoint is the name of the Fleet's EMCO endpoint.
+	Endpoint string `json:"endpoint"`
+	// Project in EMCO.
+	Project string `json:"project"`
+	// LogicalCloud name in EMCO's dcm.
+	LogicalCloud string `json:"logicalCloud"`
+	// Level of the logical cloud: "0" (admin) or "1" (standard).
+	// +optional
+	Level LogicalCloudLevel `json:"level,omitempty"`
+	// Clusters the logical cloud references, as "<clusterProvider>+<cluster>", sorted.
+	// +optional
+	Clusters []string `json:"clusters,omitempty"`
+	// DeployedStatus is dcm's deployment status (Instantiated, Instantiating, Terminated, …).
+	// +optional
+	DeployedStatus string `json:"deployedStatus,omitempty"`
+	// ReadyStatus is dcm's readiness status of the deployment.
+	// +optional
+	ReadyStatus string `json:"readyStatus,omitempty"`
 }
 
 // LogicalCluster is a named group of member clusters, e.g. a 5G core cluster plus edge

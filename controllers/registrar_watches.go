@@ -1,0 +1,72 @@
+package controllers
+
+import (
+	"context"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
+)
+
+// SetupWithManager registers the cluster registrar: every change of a Cluster (its status
+// says when it is Available), its kubeconfig Secret (CAPI rotates it), and its Fleet's EMCO
+// settings or credentials.
+func (r *ClusterRegistrar) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("emco-cluster").
+		For(&automationv1alpha1.Cluster{}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(mapKubeconfigSecret), builder.OnlyMetadata,
+			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+				return strings.HasSuffix(o.GetName(), "-kubeconfig")
+			}))).
+		Watches(&automationv1alpha1.Fleet{}, handler.EnqueueRequestsFromMapFunc(r.clustersOfFleet),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
+		Complete(r)
+}
+
+func (r *ClusterRegistrar) clustersOfFleet(ctx context.Context, o client.Object) []ctrl.Request {
+	return fleetClusterRequests(ctx, r.Cache, o)
+}
+
+// SetupWithManager registers the logical-cloud registrar: the LogicalCluster, its member
+// Clusters (registration and deletion), and its Fleet's EMCO settings.
+func (r *LogicalCloudRegistrar) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("emco-logicalcloud").
+		For(&intentv1.LogicalCluster{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&automationv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(mapMemberToLogicalCluster)).
+		Watches(&automationv1alpha1.Fleet{}, handler.EnqueueRequestsFromMapFunc(r.logicalClustersOfFleet),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Complete(r)
+}
+
+func mapMemberToLogicalCluster(_ context.Context, o client.Object) []ctrl.Request {
+	name := o.GetLabels()[automationv1alpha1.LogicalClusterLabel]
+	if name == "" {
+		return nil
+	}
+	return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+func (r *LogicalCloudRegistrar) logicalClustersOfFleet(ctx context.Context, o client.Object) []ctrl.Request {
+	var list intentv1.LogicalClusterList
+	if err := r.Cache.List(ctx, &list, fleetSelector(o)); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the LogicalClusters of a Fleet")
+		return nil
+	}
+	reqs := make([]ctrl.Request, len(list.Items))
+	for i := range list.Items {
+		reqs[i].NamespacedName = client.ObjectKeyFromObject(&list.Items[i])
+	}
+	return reqs
+}
