@@ -1,5 +1,3 @@
-//go:build emco_real
-
 package emco_test
 
 import (
@@ -15,13 +13,19 @@ import (
 	"github.com/dcn-ssu/lkaas/internal/emco"
 )
 
-// TestAgainstRealEMCO runs the registration story against a real EMCO:
+// TestAgainstRealEMCO runs the registration story against a real EMCO. It is
+// part of the ordinary test run and skipped unless EMCO_URL (or EMCO_CLM_URL)
+// is set:
 //
-//	EMCO_URL=http://emco.example:30415 go test -tags emco_real ./internal/emco/ -run RealEMCO
+//	EMCO_URL=http://emco.example:30415 go test -count=1 ./internal/emco/...
+//	EMCO_URL=http://emco.example:30415 go test -count=1 ./internal/emco/ -run RealEMCO
 //
 // EMCO_URL is an ingress for all services; EMCO_ORCHESTRATOR_URL, EMCO_CLM_URL
 // and EMCO_DCM_URL override it per service, EMCO_TOKEN sets a bearer token.
-// It creates and removes its own uniquely named objects. Skipped when unset.
+// The first command also runs the contract suite of emcotest against the same
+// EMCO (that one needs EMCO_URL). It creates and removes its own uniquely named
+// objects; it needs the EMCO's rsync controller entry (contract §3) and is
+// skipped without it, as it does not register one on a shared EMCO.
 func TestAgainstRealEMCO(t *testing.T) {
 	ingress := os.Getenv("EMCO_URL")
 	if ingress == "" && os.Getenv("EMCO_CLM_URL") == "" {
