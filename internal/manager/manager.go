@@ -21,6 +21,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/dcn-ssu/lkaas/controllers"
+	"github.com/dcn-ssu/lkaas/internal/gitstatus"
 	"github.com/dcn-ssu/lkaas/internal/source"
 
 	lkaasscheme "github.com/dcn-ssu/lkaas/internal/scheme"
@@ -48,6 +49,10 @@ type Options struct {
 	SharedProfileNamespaces []string
 	// ArtifactMaxSize bounds an unpacked Flux artifact, in bytes.
 	ArtifactMaxSize int
+	// GitCredentialsOverHTTP lets the status writer send credentials to plain-HTTP Git URLs.
+	GitCredentialsOverHTTP bool
+	// StatusWindow gathers a burst of status changes into one commit (default 2s).
+	StatusWindow time.Duration
 
 	// watchAllNamespaces is bound to --watch-all-namespaces; see watchNamespace.
 	watchAllNamespaces *bool
@@ -71,6 +76,8 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	o.LeaderElection.BindFlags(fs)
 	o.Client.BindFlags(fs)
 	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", false, "Let a Fleet use a Flux source in another namespace.")
+	fs.BoolVar(&o.GitCredentialsOverHTTP, "insecure-git-credentials-over-http", false, "Let the status writer send Git credentials to plain-HTTP URLs (local Git servers only).")
+	fs.DurationVar(&o.StatusWindow, "status-commit-window", 2*time.Second, "How long the status writer gathers changes into one commit.")
 	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
 	fs.IntVar(&o.ArtifactMaxSize, "artifact-max-size", source.DefaultMaxUntarSize, "The largest unpacked Flux artifact a Fleet may have, in bytes.")
 }
@@ -190,6 +197,14 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if err := cloudRegistrar.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the EMCO logical-cloud registrar: %w", err)
+	}
+	statusWriter := &controllers.StatusWriter{
+		Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
+		Events: mgr.GetEventRecorder(ControllerName), Writer: &gitstatus.Writer{},
+		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP,
+	}
+	if err := statusWriter.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the status writer: %w", err)
 	}
 	return mgr, nil
 }

@@ -1,0 +1,126 @@
+package controllers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/fluxcd/pkg/git/signature"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/gitstatus"
+)
+
+// Keys of the signing-key Secret, as Flux's image automation reads them.
+const (
+	SigningKeyPGPKey        = "git.asc"
+	SigningKeySSHKey        = "identity"
+	SigningKeyPassphraseKey = "passphrase"
+)
+
+// DefaultStatusBranch is where status goes when the Fleet names no branch.
+const DefaultStatusBranch = "lkaas/status"
+
+// writeTarget works out where and as whom a Fleet's status is committed: the write-back URL,
+// or else the URL of the Fleet's GitRepository; the write-back Secret, or else the
+// GitRepository's; the status branch, started from the branch the Fleet watches.
+func (r *StatusWriter) writeTarget(ctx context.Context, fleet *automationv1alpha1.Fleet) (gitstatus.Target, error) {
+	wb := fleet.Spec.WriteBack
+	t := gitstatus.Target{URL: wb.URL, Branch: wb.Branch, CredentialsOverHTTP: r.CredentialsOverHTTP}
+	if t.Branch == "" {
+		t.Branch = DefaultStatusBranch
+	}
+	if wb.Author != nil {
+		t.Author = gitstatus.Author{Name: wb.Author.Name, Email: wb.Author.Email}
+	}
+
+	var secretName string
+	if wb.SecretRef != nil {
+		secretName = wb.SecretRef.Name
+	}
+	if ref := fleet.Spec.SourceRef; ref.Kind == sourcev1.GitRepositoryKind {
+		repo := &sourcev1.GitRepository{}
+		ns := ref.Namespace
+		if ns == "" {
+			ns = fleet.Namespace
+		}
+		if err := r.Cache.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, repo); err != nil {
+			if t.URL == "" {
+				return t, fmt.Errorf("reading GitRepository %s/%s for the status repository: %w", ns, ref.Name, err)
+			}
+		} else {
+			if t.URL == "" {
+				t.URL = repo.Spec.URL
+			}
+			t.BaseBranch = "master" // Flux's default when the GitRepository names no ref
+			if repo.Spec.Reference != nil && repo.Spec.Reference.Branch != "" {
+				t.BaseBranch = repo.Spec.Reference.Branch
+			}
+			// The source's credentials only in its own namespace: a Secret is never read
+			// across namespaces.
+			if secretName == "" && repo.Spec.SecretRef != nil && ns == fleet.Namespace {
+				secretName = repo.Spec.SecretRef.Name
+			}
+		}
+	}
+	if t.URL == "" {
+		return t, fmt.Errorf("spec.writeBack.url is required for a %s source", fleet.Spec.SourceRef.Kind)
+	}
+	if secretName != "" {
+		data, err := r.secretData(ctx, fleet.Namespace, secretName)
+		if err != nil {
+			return t, err
+		}
+		t.Credentials = data
+	}
+	if wb.SigningKeySecretRef != nil {
+		data, err := r.secretData(ctx, fleet.Namespace, wb.SigningKeySecretRef.Name)
+		if err != nil {
+			return t, err
+		}
+		signer, err := signerFrom(data)
+		if err != nil {
+			return t, fmt.Errorf("signing key Secret %s: %w", wb.SigningKeySecretRef.Name, err)
+		}
+		t.Signer = signer
+	}
+	return t, nil
+}
+
+func (r *StatusWriter) secretData(ctx context.Context, ns, name string) (map[string][]byte, error) {
+	secret := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, secret); err != nil {
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
+	}
+	return secret.Data, nil
+}
+
+// signerFrom builds an OpenPGP signer ("git.asc", armored, with an optional "passphrase")
+// or an SSH signer ("identity").
+func signerFrom(data map[string][]byte) (signature.Signer, error) {
+	passphrase := data[SigningKeyPassphraseKey]
+	if key := data[SigningKeyPGPKey]; len(key) > 0 {
+		entities, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(key))
+		if err != nil {
+			return nil, fmt.Errorf("reading the OpenPGP key in %q: %w", SigningKeyPGPKey, err)
+		}
+		if len(entities) != 1 {
+			return nil, fmt.Errorf("%q must hold exactly one OpenPGP entity, it holds %d", SigningKeyPGPKey, len(entities))
+		}
+		entity := entities[0]
+		if entity.PrivateKey != nil && entity.PrivateKey.Encrypted {
+			if err := entity.PrivateKey.Decrypt(passphrase); err != nil {
+				return nil, fmt.Errorf("decrypting the OpenPGP key with %q: %w", SigningKeyPassphraseKey, err)
+			}
+		}
+		return signature.NewOpenPGPSigner(entity)
+	}
+	if key := data[SigningKeySSHKey]; len(key) > 0 {
+		return signature.NewSSHSigner(key, passphrase)
+	}
+	return nil, fmt.Errorf("no %q (OpenPGP) or %q (SSH) key", SigningKeyPGPKey, SigningKeySSHKey)
+}

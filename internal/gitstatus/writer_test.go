@@ -1,0 +1,199 @@
+package gitstatus_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/fluxcd/pkg/git/signature"
+	"github.com/fluxcd/pkg/gittestserver"
+	extgogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dcn-ssu/lkaas/internal/gitstatus"
+)
+
+// gitServer serves one repository over HTTP whose branch "main" holds a fleet file.
+func gitServer(t testing.TB, auth ...string) (*gittestserver.GitServer, string) {
+	t.Helper()
+	srv, err := gittestserver.NewTempGitServer()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(srv.Root()) })
+	fixture := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(fixture, "fleet.yaml"), []byte("# fleet\n"), 0o644))
+	require.NoError(t, srv.InitRepo(fixture, "main", "org/fleet.git"))
+	if len(auth) == 2 {
+		srv.Auth(auth[0], auth[1])
+	}
+	require.NoError(t, srv.StartHTTP())
+	t.Cleanup(srv.StopHTTP)
+	return srv, srv.HTTPAddress() + "/org/fleet.git"
+}
+
+// gitCLI runs the git command line in dir and returns its output.
+func gitCLI(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Human", "GIT_AUTHOR_EMAIL=human@example.com",
+		"GIT_COMMITTER_NAME=Human", "GIT_COMMITTER_EMAIL=human@example.com", "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "git %s: %s", strings.Join(args, " "), out)
+	return strings.TrimSpace(string(out))
+}
+
+// cloneCLI clones branch with the git CLI, as a person reviewing the status would.
+func cloneCLI(t *testing.T, url, branch string) string {
+	t.Helper()
+	dir := t.TempDir()
+	gitCLI(t, dir, "clone", "--quiet", "--branch", branch, url, "repo")
+	return filepath.Join(dir, "repo")
+}
+
+func files(pairs ...string) gitstatus.Update {
+	return func(map[string][]byte) (map[string][]byte, string, error) {
+		changes := map[string][]byte{}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			changes[pairs[i]] = []byte(pairs[i+1])
+		}
+		return changes, "status: test", nil
+	}
+}
+
+func target(url string) gitstatus.Target {
+	return gitstatus.Target{URL: url, Branch: "lkaas/status", BaseBranch: "main",
+		Author: gitstatus.Author{Name: "L-KaaS bot", Email: "bot@example.com"}}
+}
+
+func TestWriterCreatesTheStatusBranchAndCommitsOnlyChanges(t *testing.T) {
+	_, url := gitServer(t)
+	w := &gitstatus.Writer{TempDir: t.TempDir()}
+	ctx := context.Background()
+
+	res, err := w.Write(ctx, target(url), "status/", files("status/a/cluster/x.yaml", "phase: Ready\n"))
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Commit)
+
+	repo := cloneCLI(t, url, "lkaas/status")
+	assert.Equal(t, res.Commit, gitCLI(t, repo, "rev-parse", "HEAD"))
+	assert.Equal(t, "L-KaaS bot <bot@example.com> status: test", gitCLI(t, repo, "log", "-1", "--format=%an <%ae> %s"))
+	data, err := os.ReadFile(filepath.Join(repo, "status/a/cluster/x.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, "phase: Ready\n", string(data))
+	assert.FileExists(t, filepath.Join(repo, "fleet.yaml"), "the status branch starts from the watched branch")
+	main := cloneCLI(t, url, "main")
+	assert.NoFileExists(t, filepath.Join(main, "status/a/cluster/x.yaml"), "the watched branch is untouched")
+
+	// The same content again: no commit.
+	var seen map[string][]byte
+	res, err = w.Write(ctx, target(url), "status/", func(tree map[string][]byte) (map[string][]byte, string, error) {
+		seen = tree
+		return map[string][]byte{"status/a/cluster/x.yaml": []byte("phase: Ready\n")}, "status: again", nil
+	})
+	require.NoError(t, err)
+	assert.Empty(t, res.Commit)
+	assert.Equal(t, map[string][]byte{"status/a/cluster/x.yaml": []byte("phase: Ready\n")}, seen, "update sees the status files of the head")
+	repo = cloneCLI(t, url, "lkaas/status")
+	assert.Equal(t, "2", gitCLI(t, repo, "rev-list", "--count", "HEAD"), "the base commit and one status commit")
+
+	// A nil content deletes the file.
+	res, err = w.Write(ctx, target(url), "status/", func(map[string][]byte) (map[string][]byte, string, error) {
+		return map[string][]byte{"status/a/cluster/x.yaml": nil, "status/README.md": []byte("# s\n")}, "status: gone", nil
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Commit)
+	repo = cloneCLI(t, url, "lkaas/status")
+	assert.NoFileExists(t, filepath.Join(repo, "status/a/cluster/x.yaml"))
+	assert.FileExists(t, filepath.Join(repo, "status/README.md"))
+}
+
+// Someone pushes to the status branch between our clone and our push: our push is refused,
+// the writer starts again on their head, and both commits are in the history.
+func TestWriterRetriesOnTopOfAConcurrentPush(t *testing.T) {
+	_, url := gitServer(t)
+	w := &gitstatus.Writer{TempDir: t.TempDir()}
+	ctx := context.Background()
+	_, err := w.Write(ctx, target(url), "status/", files("status/a.yaml", "one\n"))
+	require.NoError(t, err)
+
+	calls := 0
+	res, err := w.Write(ctx, target(url), "status/", func(tree map[string][]byte) (map[string][]byte, string, error) {
+		calls++
+		if calls == 1 {
+			human := cloneCLI(t, url, "lkaas/status")
+			require.NoError(t, os.WriteFile(filepath.Join(human, "NOTES.md"), []byte("a human was here\n"), 0o644))
+			gitCLI(t, human, "add", "NOTES.md")
+			gitCLI(t, human, "commit", "--quiet", "-m", "human: notes")
+			gitCLI(t, human, "push", "--quiet", "origin", "lkaas/status")
+		}
+		return map[string][]byte{"status/a.yaml": []byte("two\n")}, "status: two", nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Attempts)
+	assert.Equal(t, 2, calls, "the status is computed again on the new head")
+
+	repo := cloneCLI(t, url, "lkaas/status")
+	log := gitCLI(t, repo, "log", "--format=%s")
+	assert.Equal(t, "status: two\nhuman: notes\nstatus: test\n"+gitCLI(t, repo, "log", "-1", "--format=%s", "HEAD~3"), log)
+	assert.FileExists(t, filepath.Join(repo, "NOTES.md"), "their commit is kept")
+	data, _ := os.ReadFile(filepath.Join(repo, "status/a.yaml"))
+	assert.Equal(t, "two\n", string(data))
+}
+
+func TestWriterReportsWrongCredentials(t *testing.T) {
+	_, url := gitServer(t, "lkaas", "right-password")
+	w := &gitstatus.Writer{TempDir: t.TempDir()}
+	tgt := target(url)
+	tgt.CredentialsOverHTTP = true
+	tgt.Credentials = map[string][]byte{"username": []byte("lkaas"), "password": []byte("wrong-password")}
+	_, err := w.Write(context.Background(), tgt, "status/", files("status/a.yaml", "x\n"))
+	require.Error(t, err)
+	assert.Contains(t, strings.ToLower(err.Error()), "authentication")
+	assert.NotContains(t, err.Error(), "wrong-password", "no secret in errors")
+
+	tgt.Credentials["password"] = []byte("right-password")
+	res, err := w.Write(context.Background(), tgt, "status/", files("status/a.yaml", "x\n"))
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Commit)
+}
+
+func TestWriterSignsCommits(t *testing.T) {
+	_, url := gitServer(t)
+	entity, err := openpgp.NewEntity("L-KaaS", "status", "bot@example.com", nil)
+	require.NoError(t, err)
+	signer, err := signature.NewOpenPGPSigner(entity)
+	require.NoError(t, err)
+	tgt := target(url)
+	tgt.Signer = signer
+	w := &gitstatus.Writer{TempDir: t.TempDir()}
+	res, err := w.Write(context.Background(), tgt, "status/", files("status/a.yaml", "x\n"))
+	require.NoError(t, err)
+
+	repo, err := extgogit.PlainOpen(cloneCLI(t, url, "lkaas/status"))
+	require.NoError(t, err)
+	commit, err := repo.CommitObject(plumbing.NewHash(res.Commit))
+	require.NoError(t, err)
+	require.NotEmpty(t, commit.PGPSignature)
+	var payload plumbing.MemoryObject
+	require.NoError(t, commit.EncodeWithoutSignature(&payload))
+	r, err := payload.Reader()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(r)
+	require.NoError(t, err)
+	var pub bytes.Buffer
+	aw, err := armor.Encode(&pub, openpgp.PublicKeyType, nil)
+	require.NoError(t, err)
+	require.NoError(t, entity.Serialize(aw))
+	require.NoError(t, aw.Close())
+	_, err = signature.VerifyPGPSignature(commit.PGPSignature, buf.Bytes(), pub.String())
+	assert.NoError(t, err, "the signature verifies with the signing key's public part")
+}
