@@ -1,25 +1,15 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/fluxcd/pkg/git/signature"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/gitstatus"
-)
-
-// Keys of the signing-key Secret, as Flux's image automation reads them.
-const (
-	SigningKeyPGPKey        = "git.asc"
-	SigningKeySSHKey        = "identity"
-	SigningKeyPassphraseKey = "passphrase"
 )
 
 // DefaultStatusBranch is where status goes when the Fleet names no branch.
@@ -82,7 +72,7 @@ func (r *StatusWriter) writeTarget(ctx context.Context, fleet *automationv1alpha
 		if err != nil {
 			return t, err
 		}
-		signer, err := signerFrom(data)
+		signer, err := gitstatus.SignerFromSecret(data)
 		if err != nil {
 			return t, fmt.Errorf("signing key Secret %s: %w", wb.SigningKeySecretRef.Name, err)
 		}
@@ -97,30 +87,4 @@ func (r *StatusWriter) secretData(ctx context.Context, ns, name string) (map[str
 		return nil, fmt.Errorf("reading Secret %s/%s: %w", ns, name, err)
 	}
 	return secret.Data, nil
-}
-
-// signerFrom builds an OpenPGP signer ("git.asc", armored, with an optional "passphrase")
-// or an SSH signer ("identity").
-func signerFrom(data map[string][]byte) (signature.Signer, error) {
-	passphrase := data[SigningKeyPassphraseKey]
-	if key := data[SigningKeyPGPKey]; len(key) > 0 {
-		entities, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(key))
-		if err != nil {
-			return nil, fmt.Errorf("reading the OpenPGP key in %q: %w", SigningKeyPGPKey, err)
-		}
-		if len(entities) != 1 {
-			return nil, fmt.Errorf("%q must hold exactly one OpenPGP entity, it holds %d", SigningKeyPGPKey, len(entities))
-		}
-		entity := entities[0]
-		if entity.PrivateKey != nil && entity.PrivateKey.Encrypted {
-			if err := entity.PrivateKey.Decrypt(passphrase); err != nil {
-				return nil, fmt.Errorf("decrypting the OpenPGP key with %q: %w", SigningKeyPassphraseKey, err)
-			}
-		}
-		return signature.NewOpenPGPSigner(entity)
-	}
-	if key := data[SigningKeySSHKey]; len(key) > 0 {
-		return signature.NewSSHSigner(key, passphrase)
-	}
-	return nil, fmt.Errorf("no %q (OpenPGP) or %q (SSH) key", SigningKeyPGPKey, SigningKeySSHKey)
 }

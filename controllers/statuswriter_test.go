@@ -352,4 +352,14 @@ func TestStatusWriterReportsWrongCredentials(t *testing.T) {
 		require.NoError(t, s.e.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "fleet"}, &f))
 		return conditions.IsTrue(&f, controllers.StatusWrittenCondition) && f.Status.WriteBack.LastError == ""
 	}, 2*time.Minute, 200*time.Millisecond)
+
+	// What was pushed holds no credential.
+	dir := t.TempDir()
+	out, err := gitRun(dir, "clone", "--quiet", "--branch", "lkaas/status", s.git.HTTPAddressWithCredentials()+"/org/fleet.git", "repo")
+	require.NoError(t, err, out)
+	history, err := gitRun(filepath.Join(dir, "repo"), "log", "-p", "--all")
+	require.NoError(t, err)
+	assert.Contains(t, history, "status/starlab/cluster/central.yaml")
+	assert.NotContains(t, history, "the-right-password")
+	assert.NotContains(t, history, "a-wrong-password")
 }

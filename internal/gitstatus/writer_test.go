@@ -3,6 +3,9 @@ package gitstatus_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/dcn-ssu/lkaas/internal/gitstatus"
 )
@@ -165,35 +169,80 @@ func TestWriterReportsWrongCredentials(t *testing.T) {
 	assert.NotEmpty(t, res.Commit)
 }
 
+// Commits signed with the key of a signing-key Secret, OpenPGP or SSH, verify with the
+// public part of that key.
 func TestWriterSignsCommits(t *testing.T) {
-	_, url := gitServer(t)
 	entity, err := openpgp.NewEntity("L-KaaS", "status", "bot@example.com", nil)
 	require.NoError(t, err)
-	signer, err := signature.NewOpenPGPSigner(entity)
+	var private, public bytes.Buffer
+	aw, err := armor.Encode(&private, openpgp.PrivateKeyType, nil)
 	require.NoError(t, err)
-	tgt := target(url)
-	tgt.Signer = signer
-	w := &gitstatus.Writer{TempDir: t.TempDir()}
-	res, err := w.Write(context.Background(), tgt, "status/", files("status/a.yaml", "x\n"))
-	require.NoError(t, err)
-
-	repo, err := extgogit.PlainOpen(cloneCLI(t, url, "lkaas/status"))
-	require.NoError(t, err)
-	commit, err := repo.CommitObject(plumbing.NewHash(res.Commit))
-	require.NoError(t, err)
-	require.NotEmpty(t, commit.PGPSignature)
-	var payload plumbing.MemoryObject
-	require.NoError(t, commit.EncodeWithoutSignature(&payload))
-	r, err := payload.Reader()
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	_, err = buf.ReadFrom(r)
-	require.NoError(t, err)
-	var pub bytes.Buffer
-	aw, err := armor.Encode(&pub, openpgp.PublicKeyType, nil)
+	require.NoError(t, entity.SerializePrivate(aw, nil))
+	require.NoError(t, aw.Close())
+	aw, err = armor.Encode(&public, openpgp.PublicKeyType, nil)
 	require.NoError(t, err)
 	require.NoError(t, entity.Serialize(aw))
 	require.NoError(t, aw.Close())
-	_, err = signature.VerifyPGPSignature(commit.PGPSignature, buf.Bytes(), pub.String())
-	assert.NoError(t, err, "the signature verifies with the signing key's public part")
+
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	block, err := ssh.MarshalPrivateKey(key, "status signing")
+	require.NoError(t, err)
+	sshPub, err := ssh.NewPublicKey(pub)
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name   string
+		secret map[string][]byte
+		verify func(sig string, payload []byte) error
+	}{
+		{"OpenPGP", map[string][]byte{gitstatus.SigningKeyPGPKey: private.Bytes()}, func(sig string, payload []byte) error {
+			_, err := signature.VerifyPGPSignature(sig, payload, public.String())
+			return err
+		}},
+		{"SSH", map[string][]byte{gitstatus.SigningKeySSHKey: pem.EncodeToMemory(block)}, func(sig string, payload []byte) error {
+			_, err := signature.VerifySSHSignature(sig, payload, string(ssh.MarshalAuthorizedKey(sshPub)))
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, url := gitServer(t)
+			signer, err := gitstatus.SignerFromSecret(tc.secret)
+			require.NoError(t, err)
+			tgt := target(url)
+			tgt.Signer = signer
+			w := &gitstatus.Writer{TempDir: t.TempDir()}
+			res, err := w.Write(context.Background(), tgt, "status/", files("status/a.yaml", "x\n"))
+			require.NoError(t, err)
+
+			repo, err := extgogit.PlainOpen(cloneCLI(t, url, "lkaas/status"))
+			require.NoError(t, err)
+			commit, err := repo.CommitObject(plumbing.NewHash(res.Commit))
+			require.NoError(t, err)
+			require.NotEmpty(t, commit.PGPSignature, "the commit carries a signature")
+			var payload plumbing.MemoryObject
+			require.NoError(t, commit.EncodeWithoutSignature(&payload))
+			r, err := payload.Reader()
+			require.NoError(t, err)
+			var buf bytes.Buffer
+			_, err = buf.ReadFrom(r)
+			require.NoError(t, err)
+			assert.NoError(t, tc.verify(commit.PGPSignature, buf.Bytes()), "the signature verifies with the key's public part")
+			assert.Error(t, tc.verify(commit.PGPSignature, append(buf.Bytes(), 'x')), "and not for other content")
+		})
+	}
+}
+
+func TestSignerFromSecretRefusesWhatCannotSign(t *testing.T) {
+	_, err := gitstatus.SignerFromSecret(map[string][]byte{"token": []byte("x")})
+	assert.ErrorContains(t, err, "git.asc")
+	entity, err := openpgp.NewEntity("L-KaaS", "", "bot@example.com", nil)
+	require.NoError(t, err)
+	var public bytes.Buffer
+	aw, err := armor.Encode(&public, openpgp.PublicKeyType, nil)
+	require.NoError(t, err)
+	require.NoError(t, entity.Serialize(aw))
+	require.NoError(t, aw.Close())
+	_, err = gitstatus.SignerFromSecret(map[string][]byte{gitstatus.SigningKeyPGPKey: public.Bytes()})
+	assert.ErrorContains(t, err, "private key")
 }
