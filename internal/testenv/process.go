@@ -1,0 +1,229 @@
+package testenv
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Process is a server of the management plane started as a child process: its output goes
+// to a log file, and Stop ends it (and anything it started) by process group.
+type Process struct {
+	Name    string
+	LogPath string
+
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+	err  error
+
+	mu      sync.Mutex
+	waiters []lineWaiter
+}
+
+type lineWaiter struct {
+	contains string
+	found    chan struct{}
+}
+
+// ProcessSpec says how to start a Process.
+type ProcessSpec struct {
+	Name string
+	Path string
+	Args []string
+	// Env is added to the parent's environment.
+	Env []string
+	// Dir is the working directory; default the log directory.
+	Dir string
+	// LogDir holds <Name>.log.
+	LogDir string
+}
+
+// StartProcess starts spec's binary; the caller waits for readiness (WaitForLog, WaitForHTTP)
+// and calls Stop, also when a test fails.
+func StartProcess(spec ProcessSpec) (*Process, error) {
+	if err := os.MkdirAll(spec.LogDir, 0o755); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(spec.LogDir, spec.Name+".log")
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{Name: spec.Name, LogPath: logPath, log: log, done: make(chan struct{})}
+	cmd := exec.Command(spec.Path, spec.Args...)
+	cmd.Env = append(os.Environ(), spec.Env...)
+	cmd.Dir = spec.Dir
+	if cmd.Dir == "" {
+		cmd.Dir = spec.LogDir
+	}
+	// Its own process group: Stop ends what it forks too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("starting %s: %w", spec.Name, err)
+	}
+	p.cmd = cmd
+	go p.copyLog(out)
+	return p, nil
+}
+
+// copyLog writes the output to the log file and wakes those waiting for a line.
+func (p *Process) copyLog(out io.Reader) {
+	defer close(p.done)
+	scanner := bufio.NewScanner(out)
+	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
+	for scanner.Scan() {
+		line := scanner.Text()
+		_, _ = p.log.WriteString(line + "\n")
+		p.mu.Lock()
+		kept := p.waiters[:0]
+		for _, w := range p.waiters {
+			if strings.Contains(line, w.contains) {
+				close(w.found)
+				continue
+			}
+			kept = append(kept, w)
+		}
+		p.waiters = kept
+		p.mu.Unlock()
+	}
+	p.err = p.cmd.Wait()
+	_ = p.log.Close()
+}
+
+// WaitForLog waits until the process prints a line containing s, it exits, or timeout passes.
+// Register the wait before the line can come: call it right after StartProcess.
+func (p *Process) WaitForLog(s string, timeout time.Duration) error {
+	w := lineWaiter{contains: s, found: make(chan struct{})}
+	p.mu.Lock()
+	p.waiters = append(p.waiters, w)
+	p.mu.Unlock()
+	// The line may already be in the log.
+	if data, err := os.ReadFile(p.LogPath); err == nil && strings.Contains(string(data), s) {
+		return nil
+	}
+	select {
+	case <-w.found:
+		return nil
+	case <-p.done:
+		return fmt.Errorf("%s exited before logging %q (%v); see %s:\n%s", p.Name, s, p.err, p.LogPath, p.Tail(20))
+	case <-time.After(timeout):
+		return fmt.Errorf("%s did not log %q within %s; see %s:\n%s", p.Name, s, timeout, p.LogPath, p.Tail(20))
+	}
+}
+
+// WaitForTCP waits until addr accepts connections.
+func (p *Process) WaitForTCP(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = conn.Close()
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before listening on %s (%v); see %s:\n%s", p.Name, addr, p.err, p.LogPath, p.Tail(20))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s does not listen on %s after %s; see %s:\n%s", p.Name, addr, timeout, p.LogPath, p.Tail(20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Tail returns the last n lines of the log.
+func (p *Process) Tail(n int) string {
+	data, _ := os.ReadFile(p.LogPath)
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// PID of the process.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop ends the process group: SIGTERM, then SIGKILL after grace.
+func (p *Process) Stop(grace time.Duration) error {
+	if p == nil || p.cmd == nil || p.Exited() {
+		return nil
+	}
+	pgid := -p.cmd.Process.Pid
+	_ = syscall.Kill(pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(grace):
+	}
+	_ = syscall.Kill(pgid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New(p.Name + " survived SIGKILL")
+	}
+}
+
+// FreePort picks a free port on 127.0.0.1 for a server that takes its port as a flag. It
+// stays below the kernel's range for outgoing connections (32768 and up), where a port that
+// was free a moment ago is soon taken, and below CAPD's in-memory servers (19000 and up).
+func FreePort() (int, error) {
+	for range 100 {
+		port := 10000 + rand.IntN(9000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return port, nil
+	}
+	return 0, errors.New("no free port between 10000 and 19000")
+}
+
+// waitContext is a helper for bounded polls.
+func waitContext(ctx context.Context, timeout time.Duration, poll func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		ok, err := poll()
+		if ok || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
