@@ -75,7 +75,7 @@ into Cluster API clusters, registers them with EMCO, and writes their status bac
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newControllerCommand(), newDemoCommand(), newEMCOEmulatorCommand(), newValidateCommand(), newRenderCommand(), newPlanCommand(), newVersionCommand())
+	root.AddCommand(newControllerCommand(), newDemoCommand(), newEMCOEmulatorCommand(), newValidateCommand(), newRenderCommand(), newPlanCommand(), newStatusCommand(), newVersionCommand())
 	return root
 }
 

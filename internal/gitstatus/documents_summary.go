@@ -22,6 +22,24 @@ const maxText = 200
 // Fleets may share one dir). Files that are not status documents are ignored. It returns
 // nil when there are no documents.
 func Summary(dir string, docs map[string][]byte) []byte {
+	groups := groupByFleet(dir, docs)
+	if len(groups) == 0 {
+		return nil
+	}
+
+	var b strings.Builder
+	b.WriteString("<!-- " + strings.TrimPrefix(Header, "# ") + " -->\n")
+	b.WriteString("# L-KaaS status\n\n")
+	b.WriteString("What L-KaaS observed of the objects each Fleet applied from Git. " +
+		"Each name links to the object's status file in this directory.\n")
+	for _, key := range slices.Sorted(maps.Keys(groups)) {
+		groups[key].write(&b)
+	}
+	return []byte(b.String())
+}
+
+// groupByFleet parses the status documents under dir and groups them by their Fleet.
+func groupByFleet(dir string, docs map[string][]byte) map[string]*fleetGroup {
 	d, err := Dir(dir)
 	if err != nil {
 		return nil
@@ -56,19 +74,7 @@ func Summary(dir string, docs map[string][]byte) []byte {
 			g.logicalClusters = append(g.logicalClusters, e)
 		}
 	}
-	if len(groups) == 0 {
-		return nil
-	}
-
-	var b strings.Builder
-	b.WriteString("<!-- " + strings.TrimPrefix(Header, "# ") + " -->\n")
-	b.WriteString("# L-KaaS status\n\n")
-	b.WriteString("What L-KaaS observed of the objects each Fleet applied from Git. " +
-		"Each name links to the object's status file in this directory.\n")
-	for _, key := range slices.Sorted(maps.Keys(groups)) {
-		groups[key].write(&b)
-	}
-	return []byte(b.String())
+	return groups
 }
 
 type entry struct {
@@ -97,10 +103,29 @@ func byObject(a, b entry) int {
 		cmp.Compare(a.doc.Metadata.Name, b.doc.Metadata.Name), cmp.Compare(a.rel, b.rel))
 }
 
-func (g *fleetGroup) write(b *strings.Builder) {
+// split sorts the group and lists members under their LogicalCluster; a Cluster whose
+// LogicalCluster has no document (yet) stays standalone, so no cluster is ever hidden.
+func (g *fleetGroup) split() (members map[[2]string][]entry, standalone []entry) {
 	slices.SortFunc(g.clusters, byObject)
 	slices.SortFunc(g.logicalClusters, byObject)
+	lcs := map[[2]string]bool{}
+	for _, lc := range g.logicalClusters {
+		lcs[[2]string{lc.doc.Metadata.Namespace, lc.doc.Metadata.Name}] = true
+	}
+	members = map[[2]string][]entry{} // LogicalCluster → member Cluster documents
+	for _, c := range g.clusters {
+		owner := [2]string{c.doc.Metadata.Namespace, c.doc.Status.LogicalCluster}
+		if owner[1] != "" && lcs[owner] {
+			members[owner] = append(members[owner], c)
+		} else {
+			standalone = append(standalone, c)
+		}
+	}
+	return members, standalone
+}
 
+func (g *fleetGroup) write(b *strings.Builder) {
+	members, standalone := g.split()
 	b.WriteString("\n## Fleet ")
 	if g.fleet != nil {
 		b.WriteString(link(g.key, g.fleet.rel))
@@ -120,23 +145,6 @@ func (g *fleetGroup) write(b *strings.Builder) {
 				counts = append(counts, fmt.Sprintf("%d %s", st.Clusters[phase], text(phase)))
 			}
 			fmt.Fprintf(b, "- Clusters: %s\n", strings.Join(counts, ", "))
-		}
-	}
-
-	// Members are listed under their LogicalCluster; a Cluster whose LogicalCluster has no
-	// document (yet) stays in the standalone table, so no cluster is ever hidden.
-	lcs := map[[2]string]bool{}
-	for _, lc := range g.logicalClusters {
-		lcs[[2]string{lc.doc.Metadata.Namespace, lc.doc.Metadata.Name}] = true
-	}
-	members := map[[2]string][]entry{} // LogicalCluster → member Cluster documents
-	var standalone []entry
-	for _, c := range g.clusters {
-		owner := [2]string{c.doc.Metadata.Namespace, c.doc.Status.LogicalCluster}
-		if owner[1] != "" && lcs[owner] {
-			members[owner] = append(members[owner], c)
-		} else {
-			standalone = append(standalone, c)
 		}
 	}
 
