@@ -22,7 +22,7 @@ all: build
 ##@ Tools
 
 .PHONY: tools
-tools: ## Build kube-apiserver, etcd and controller-gen into the tool cache (skips what is there).
+tools: ## Build kube-apiserver, etcd, controller-gen and helm into the tool cache (skips what is there).
 	$(TOOLS)
 
 ##@ Development

@@ -21,6 +21,7 @@ kube-controller-manager|kube|${KUBE_VERSION}|k8s.io/kubernetes/cmd/kube-controll
 etcd|etcd|v3.6.16|go.etcd.io/etcd/server/v3|
 controller-gen|controller-gen|v0.23.0|sigs.k8s.io/controller-tools/cmd/controller-gen|
 staticcheck|staticcheck|v0.8.2|honnef.co/go/tools/cmd/staticcheck|
+helm|helm|v3.22.0|helm.sh/helm/v3/cmd/helm|
 source-controller|source-controller|v1.9.6|github.com/fluxcd/source-controller|
 capi-core|capi|v1.14.2|sigs.k8s.io/cluster-api/core|
 capi-kubeadm-bootstrap|capi|v1.14.2|sigs.k8s.io/cluster-api/bootstrap/kubeadm|
@@ -32,7 +33,7 @@ TABLE
 # The tools `make tools` builds when none is named; kube-controller-manager, source-controller
 # and the Cluster API managers are for the full management plane (`make e2e-tools`, end-to-end
 # runs and the demo) and are built on request.
-DEFAULT_TOOLS=(kube-apiserver etcd controller-gen)
+DEFAULT_TOOLS=(kube-apiserver etcd controller-gen helm)
 
 path_of() { # name -> cached binary path
 	local name=$1 line

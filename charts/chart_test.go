@@ -1,0 +1,130 @@
+package charts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dcn-ssu/lkaas/internal/testenv"
+)
+
+const chart = "lkaas"
+
+// helm runs the helm binary built by hack/tools.sh (make tools).
+func helm(t *testing.T, args ...string) string {
+	t.Helper()
+	path, err := testenv.ToolPath("helm")
+	require.NoError(t, err, "make tools builds helm")
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "helm %s: %s", strings.Join(args, " "), stderr.String())
+	return stdout.String()
+}
+
+// objects splits a multi-document YAML stream.
+func objects(t *testing.T, manifests string) []*unstructured.Unstructured {
+	t.Helper()
+	var out []*unstructured.Unstructured
+	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifests), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		err := dec.Decode(&u.Object)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		require.NoError(t, err)
+		if len(u.Object) > 0 {
+			out = append(out, u)
+		}
+	}
+}
+
+func TestChartLints(t *testing.T) {
+	out := helm(t, "lint", "--strict", chart)
+	assert.Contains(t, out, "0 chart(s) failed")
+}
+
+// What the chart renders, with defaults and with every option on, is accepted by the real
+// API server (server-side dry run): the equivalent of helm template | kubectl apply
+// --dry-run=server.
+func TestChartRendersObjectsTheAPIServerAccepts(t *testing.T) {
+	env, err := testenv.Start()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = env.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, ns := range []string{"lkaas-system", "flux-system"} {
+		require.NoError(t, env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	}
+
+	for name, args := range map[string][]string{
+		"defaults": nil,
+		"options": {"--set", "controller.watchAllNamespaces=false", "--set", "controller.extraArgs={--kube-api-qps=100}",
+			"--set", "emcoCredentials[0].name=emco-central", "--set", "emcoCredentials[0].token=t0ken",
+			"--set", "networkPolicy.enabled=true", "--set", "replicas=2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rendered := helm(t, append([]string{"template", "lkaas", chart, "--namespace", "lkaas-system", "--include-crds"}, args...)...)
+			kinds := map[string]int{}
+			for _, obj := range objects(t, rendered) {
+				kinds[obj.GetKind()]++
+				err := env.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
+					client.FieldOwner("helm"), client.ForceOwnership, client.DryRunAll)
+				assert.NoError(t, err, "%s %s", obj.GetKind(), obj.GetName())
+			}
+			for _, kind := range []string{"CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service", "NetworkPolicy"} {
+				assert.Positive(t, kinds[kind], kind)
+			}
+			assert.Equal(t, 5, kinds["CustomResourceDefinition"])
+		})
+	}
+}
+
+// The controller's pod runs as a non-root user on a read-only root filesystem with a
+// writable /tmp, with probes and requests, and its NetworkPolicy admits it to
+// source-controller's storage in the Flux namespace.
+func TestChartDeploymentIsHardened(t *testing.T) {
+	var deploy, policy *unstructured.Unstructured
+	for _, obj := range objects(t, helm(t, "template", "lkaas", chart, "--namespace", "lkaas-system")) {
+		switch obj.GetKind() {
+		case "Deployment":
+			deploy = obj
+		case "NetworkPolicy":
+			policy = obj
+		}
+	}
+	require.NotNil(t, deploy)
+	require.NotNil(t, policy)
+	container := func(field ...string) any {
+		containers, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+		require.Len(t, containers, 1)
+		v, _, _ := unstructured.NestedFieldNoCopy(containers[0].(map[string]any), field...)
+		return v
+	}
+	assert.Equal(t, true, container("securityContext", "readOnlyRootFilesystem"))
+	assert.Equal(t, false, container("securityContext", "allowPrivilegeEscalation"))
+	nonRoot, _, _ := unstructured.NestedBool(deploy.Object, "spec", "template", "spec", "securityContext", "runAsNonRoot")
+	assert.True(t, nonRoot)
+	assert.Equal(t, "/tmp", container("volumeMounts").([]any)[0].(map[string]any)["mountPath"])
+	assert.NotNil(t, container("livenessProbe"))
+	assert.NotNil(t, container("readinessProbe"))
+	assert.NotNil(t, container("resources", "requests"))
+	assert.Contains(t, container("args"), "--enable-leader-election")
+	assert.Equal(t, "flux-system", policy.GetNamespace())
+}
