@@ -310,7 +310,8 @@ func (r *FleetReconciler) finalize(ctx context.Context, fleet *automationv1alpha
 	r.Builds.Forget(client.ObjectKeyFromObject(fleet))
 	r.Appliers.Forget(client.ObjectKeyFromObject(fleet))
 	r.Metrics.Forget(fleet.Namespace, fleet.Name)
-	return ctrl.Result{}, patcher.Patch(ctx, fleet)
+	// With the finalizer gone the Fleet may be gone too: nothing left to patch.
+	return ctrl.Result{}, ignoreNotFound(patcher.Patch(ctx, fleet))
 }
 
 func inventoryEntries(fleet *automationv1alpha1.Fleet) []automationv1alpha1.InventoryEntry {

@@ -148,7 +148,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	fleets := &controllers.FleetReconciler{
 		Client:   mgr.GetClient(),
 		Cache:    mgr.GetCache(),
-		Events:   mgr.GetEventRecorder(ControllerName),
+		Events:   controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
 		Fetcher:  source.NewFetcher(source.FetcherOptions{MaxUntarSize: o.ArtifactMaxSize}),
 		Builds:   controllers.NewBuildCache(),
 		Appliers: controllers.NewApplierCache(),
@@ -166,7 +166,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Client:    mgr.GetClient(),
 		Cache:     mgr.GetCache(),
 		APIReader: mgr.GetAPIReader(),
-		Events:    mgr.GetEventRecorder(ControllerName),
+		Events:    controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
 		Metrics:   controllers.NewClusterMetrics(metrics.Registry),
 		Settings: controllers.ClusterSettings{
 			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
@@ -176,7 +176,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := clusters.SetupWithManager(context.Background(), mgr); err != nil {
 		return nil, fmt.Errorf("setting up the Cluster controller: %w", err)
 	}
-	logicalClusters := &controllers.LogicalClusterReconciler{Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: mgr.GetEventRecorder(ControllerName)}
+	logicalClusters := &controllers.LogicalClusterReconciler{Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName))}
 	if err := logicalClusters.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the LogicalCluster controller: %w", err)
 	}
@@ -185,7 +185,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Client:                  mgr.GetClient(),
 		Cache:                   mgr.GetCache(),
 		APIReader:               mgr.GetAPIReader(),
-		Events:                  mgr.GetEventRecorder(ControllerName),
+		Events:                  controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
 		Clients:                 emcoClients,
 		MaxConcurrentReconciles: o.ConcurrentReconciles,
 	}
@@ -193,14 +193,14 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("setting up the EMCO cluster registrar: %w", err)
 	}
 	cloudRegistrar := &controllers.LogicalCloudRegistrar{
-		Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: mgr.GetEventRecorder(ControllerName), Clients: emcoClients,
+		Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)), Clients: emcoClients,
 	}
 	if err := cloudRegistrar.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the EMCO logical-cloud registrar: %w", err)
 	}
 	statusWriter := &controllers.StatusWriter{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
-		Events: mgr.GetEventRecorder(ControllerName), Writer: &gitstatus.Writer{},
+		Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)), Writer: &gitstatus.Writer{},
 		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP,
 	}
 	if err := statusWriter.SetupWithManager(mgr); err != nil {
