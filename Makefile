@@ -25,6 +25,12 @@ all: build
 tools: ## Build kube-apiserver, etcd, controller-gen and helm into the tool cache (skips what is there).
 	$(TOOLS)
 
+E2E_TOOLS := kube-apiserver etcd kube-controller-manager source-controller capi-core capi-kubeadm-bootstrap capi-kubeadm-control-plane capd
+
+.PHONY: e2e-tools
+e2e-tools: ## Build the full management plane's tools (tools, kube-controller-manager, Flux source-controller, Cluster API managers).
+	$(TOOLS) $(E2E_TOOLS)
+
 ##@ Development
 
 .PHONY: generate
@@ -65,7 +71,7 @@ fuzz: ## Run each fuzz target for FUZZ_TIME (go test -fuzz takes one target at a
 	$(GO) test -run '^$$' -fuzz '^FuzzSubstitute$$' -fuzztime $(FUZZ_TIME) ./internal/render
 
 .PHONY: e2e
-e2e: tools ## End-to-end tests (e2e/).
+e2e: e2e-tools ## End-to-end tests (e2e/) against the full management plane.
 	$(GO) test -timeout 60m -tags e2e ./e2e/...
 
 .PHONY: bench

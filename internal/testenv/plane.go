@@ -1,0 +1,349 @@
+package testenv
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Plane is the local management plane of end-to-end tests and the demo: the API server and
+// etcd of an Env, and the real controllers beside it (kube-controller-manager, Flux
+// source-controller, and the Cluster API managers) as child processes that read a kubeconfig
+// written to LogDir. Each process logs to LogDir/<name>.log; Stop ends them all by process
+// group and keeps the logs.
+type Plane struct {
+	// Env is the API server, with the Flux source CRDs and whatever StartPlane's options add.
+	Env *Env
+	// LogDir holds the kubeconfig, every process's log and source-controller's storage.
+	LogDir string
+	// Kubeconfig is the path of a cluster-administrator kubeconfig for child processes.
+	Kubeconfig string
+
+	// ControllerManager is kube-controller-manager, once StartControllerManager returned.
+	ControllerManager *Process
+	// SourceController is Flux source-controller, once StartSourceController returned.
+	SourceController *Process
+	// SourceStorageAddr is the host:port where source-controller serves artifacts.
+	SourceStorageAddr string
+	// ClusterAPI is the four Cluster API managers, once StartClusterAPI returned.
+	ClusterAPI *ClusterAPI
+
+	mu        sync.Mutex
+	processes []*Process
+	stopped   bool
+}
+
+// Bounds on the waits of the plane; each is well above what a 2-core machine needs.
+const (
+	// processStopGrace is how long a process has between SIGTERM and SIGKILL.
+	processStopGrace = 10 * time.Second
+	// controllerManagerReadyTimeout covers the garbage collector's first sync of every
+	// resource, the slowest part of kube-controller-manager's start (a few seconds).
+	controllerManagerReadyTimeout = 2 * time.Minute
+	// sourceControllerReadyTimeout covers source-controller's cache sync (a few seconds).
+	sourceControllerReadyTimeout = 2 * time.Minute
+)
+
+// StartPlane starts the API server and etcd with the Flux source CRDs (all six of
+// source-controller's, which it needs) and opts, and writes the kubeconfig. logDir "" makes a
+// temporary directory. Start the controllers with the Start methods; call Stop when done.
+func StartPlane(logDir string, opts ...Option) (*Plane, error) {
+	if logDir == "" {
+		dir, err := os.MkdirTemp("", "lkaas-plane-")
+		if err != nil {
+			return nil, err
+		}
+		logDir = dir
+	}
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		return nil, err
+	}
+	env, err := Start(append([]Option{WithFluxSourceCRDs()}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plane{Env: env, LogDir: logDir, Kubeconfig: filepath.Join(logDir, "kubeconfig")}
+	data, err := env.Kubeconfig()
+	if err == nil {
+		err = os.WriteFile(p.Kubeconfig, data, 0o600)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("testenv: writing the plane's kubeconfig: %w", err), p.Stop())
+	}
+	return p, nil
+}
+
+// StartTestPlane is StartPlane for one test: the plane stops when the test ends; its logs are
+// removed when the test passed and kept, with their directory logged, when it failed.
+func StartTestPlane(t testing.TB, opts ...Option) *Plane {
+	t.Helper()
+	p, err := StartPlane("", opts...)
+	if err != nil {
+		t.Fatalf("starting the management plane: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(); err != nil {
+			t.Errorf("stopping the management plane: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("management plane logs kept in %s", p.LogDir)
+			return
+		}
+		_ = os.RemoveAll(p.LogDir)
+	})
+	return p
+}
+
+// StartProcess starts a process of the plane (logging to LogDir unless spec says otherwise)
+// and remembers it, so that Stop ends it.
+func (p *Plane) StartProcess(spec ProcessSpec) (*Process, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return nil, errors.New("testenv: the plane is stopped")
+	}
+	if spec.LogDir == "" {
+		spec.LogDir = p.LogDir
+	}
+	proc, err := StartProcess(spec)
+	if err != nil {
+		return nil, err
+	}
+	p.processes = append(p.processes, proc)
+	return proc, nil
+}
+
+// Processes returns the processes started so far, in start order.
+func (p *Plane) Processes() []*Process {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]*Process(nil), p.processes...)
+}
+
+// StartControllerManager runs kube-controller-manager with the two controllers the plane
+// needs, the garbage collector (objects go when their owners go) and the namespace controller
+// (deleted namespaces are emptied and go away), and waits until the garbage collector has
+// synced every resource and /healthz answers.
+func (p *Plane) StartControllerManager() (*Process, error) {
+	path, err := BuiltToolPath("kube-controller-manager")
+	if err != nil {
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	proc, err := p.StartProcess(ProcessSpec{
+		Name: "kube-controller-manager",
+		Path: path,
+		Args: []string{
+			"--kubeconfig=" + p.Kubeconfig,
+			"--controllers=garbage-collector-controller,namespace-controller",
+			"--leader-elect=false",
+			"--bind-address=127.0.0.1",
+			fmt.Sprintf("--secure-port=%d", port),
+			"--cert-dir=" + filepath.Join(p.LogDir, "kube-controller-manager-certs"),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	// /healthz answers as soon as the server listens; the garbage collector only collects once
+	// it has listed every resource, which its log says.
+	if err := proc.WaitForLog("Proceeding to collect garbage", controllerManagerReadyTimeout); err != nil {
+		return nil, p.startFailed(proc, err)
+	}
+	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
+	if err := waitHTTPOK(proc, healthz, 30*time.Second); err != nil {
+		return nil, p.startFailed(proc, err)
+	}
+	p.mu.Lock()
+	p.ControllerManager = proc
+	p.mu.Unlock()
+	return proc, nil
+}
+
+// StartSourceController runs Flux source-controller on all namespaces, with its artifact
+// storage in LogDir, and waits until the GitRepository controller's workers start (its
+// /readyz answers before it works).
+func (p *Plane) StartSourceController() (*Process, error) {
+	path, err := BuiltToolPath("source-controller")
+	if err != nil {
+		return nil, err
+	}
+	var ports [3]int
+	for i := range ports {
+		if ports[i], err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	storage := filepath.Join(p.LogDir, "source-controller-storage")
+	if err := os.MkdirAll(storage, 0o700); err != nil {
+		return nil, err
+	}
+	storageAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	proc, err := p.StartProcess(ProcessSpec{
+		Name: "source-controller",
+		Path: path,
+		Args: []string{
+			"--storage-path=" + storage,
+			"--storage-addr=" + storageAddr,
+			"--storage-adv-addr=" + storageAddr,
+			fmt.Sprintf("--metrics-addr=127.0.0.1:%d", ports[1]),
+			fmt.Sprintf("--health-addr=127.0.0.1:%d", ports[2]),
+			"--enable-leader-election=false",
+			"--watch-all-namespaces=true",
+			"--log-encoding=json",
+		},
+		// source-controller has no --kubeconfig flag.
+		Env: []string{"KUBECONFIG=" + p.Kubeconfig},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := waitForLogLine(proc, sourceControllerReadyTimeout, "Starting workers", `"controller":"gitrepository"`); err != nil {
+		return nil, p.startFailed(proc, err)
+	}
+	if err := proc.WaitForTCP(storageAddr, 30*time.Second); err != nil {
+		return nil, p.startFailed(proc, err)
+	}
+	p.mu.Lock()
+	p.SourceController, p.SourceStorageAddr = proc, storageAddr
+	p.mu.Unlock()
+	return proc, nil
+}
+
+// startFailed stops a process that did not become ready and says where its log is.
+func (p *Plane) startFailed(proc *Process, err error) error {
+	_ = proc.Stop(processStopGrace)
+	return fmt.Errorf("testenv: %w\n(all logs of the plane: %s)", err, p.LogDir)
+}
+
+// Stop ends every process by process group, newest first, then the API server and etcd. The
+// logs stay in LogDir. Stopping twice is harmless.
+func (p *Plane) Stop() error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	if p.stopped {
+		p.mu.Unlock()
+		return nil
+	}
+	p.stopped = true
+	procs := p.processes
+	p.mu.Unlock()
+
+	var errs []error
+	if p.ClusterAPI != nil {
+		p.ClusterAPI.Stop()
+	}
+	for i := len(procs) - 1; i >= 0; i-- {
+		if err := procs[i].Stop(processStopGrace); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := p.Env.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("stopping kube-apiserver and etcd: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// StartClusterAPI installs the Cluster API CRDs and webhooks of core, kubeadm bootstrap,
+// kubeadm control plane and CAPD (in-memory backend) and starts the four managers; Stop ends
+// them.
+func (p *Plane) StartClusterAPI() (*ClusterAPI, error) {
+	capi, err := StartClusterAPI(p.Env, p.LogDir, p.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: %w\n(all logs of the plane: %s)", err, p.LogDir)
+	}
+	p.mu.Lock()
+	p.ClusterAPI = capi
+	p.mu.Unlock()
+	return capi, nil
+}
+
+// BuiltToolPath returns the cached binary of a tool that hack/tools.sh builds, without
+// building it: the tools of the full plane take minutes to build, longer than a test should
+// wait, so `make e2e-tools` builds them ahead.
+func BuiltToolPath(name string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	script := filepath.Join(root, "hack", "tools.sh")
+	out, err := exec.Command(script, "--path", name).Output()
+	if err != nil {
+		return "", fmt.Errorf("testenv: %s --path %s: %w", script, name, err)
+	}
+	path := strings.TrimSpace(string(out))
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("testenv: %s is not built (no %s): run `make e2e-tools` first (it builds the plane's tools once, in minutes)", name, path)
+	}
+	return path, nil
+}
+
+// waitForLogLine waits until one line of the process's log contains every one of parts.
+func waitForLogLine(proc *Process, timeout time.Duration, parts ...string) error {
+	err := waitContext(context.Background(), timeout, func() (bool, error) {
+		data, _ := os.ReadFile(proc.LogPath)
+		for _, line := range strings.Split(string(data), "\n") {
+			if containsAll(line, parts) {
+				return true, nil
+			}
+		}
+		if proc.Exited() {
+			return false, fmt.Errorf("%s exited before logging a line with %q; see %s:\n%s", proc.Name, parts, proc.LogPath, proc.Tail(20))
+		}
+		return false, nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s did not log a line with %q within %s; see %s:\n%s", proc.Name, parts, timeout, proc.LogPath, proc.Tail(20))
+	}
+	return err
+}
+
+func containsAll(line string, parts []string) bool {
+	for _, part := range parts {
+		if !strings.Contains(line, part) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitHTTPOK waits until url answers 200. The server's certificate is its own self-signed
+// one, so it is not verified: the check is only about readiness, on a loopback address.
+func waitHTTPOK(proc *Process, url string, timeout time.Duration) error {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback readiness probe
+	}}
+	defer hc.CloseIdleConnections()
+	var last string
+	err := waitContext(context.Background(), timeout, func() (bool, error) {
+		if proc.Exited() {
+			return false, fmt.Errorf("%s exited; see %s:\n%s", proc.Name, proc.LogPath, proc.Tail(20))
+		}
+		resp, err := hc.Get(url)
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		last = resp.Status
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %s did not answer 200 within %s (last: %s); see %s", proc.Name, url, timeout, last, proc.LogPath)
+	}
+	return err
+}
