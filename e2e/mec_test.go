@@ -1,0 +1,184 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/conditions"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
+	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
+	"github.com/dcn-ssu/lkaas/internal/testenv"
+)
+
+var mecMembers = map[string]string{ // member → location
+	"central-cluster": "kr-seoul", "seoul-edge-cluster": "kr-seoul",
+	"busan-edge-cluster": "kr-busan", "gwangju-edge-cluster": "kr-gwangju",
+}
+
+// pushMecRepository pushes the example profiles and templates (moved to the tenant's
+// namespace) with the in-memory mec-cluster of testdata/mec.
+func pushMecRepository(t *testing.T, repoPath string) (url, head string) {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for _, sub := range []string{"profiles", "templates"} {
+		copyDir(t, filepath.Join(root, "gitops-examples", "fleet-repo", sub), filepath.Join(dir, sub))
+	}
+	profiles, err := filepath.Glob(filepath.Join(dir, "profiles", "*.yaml"))
+	require.NoError(t, err)
+	for _, p := range profiles {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(p, []byte(strings.ReplaceAll(string(data), "namespace: default", "namespace: edge")), 0o644))
+	}
+	data, err := os.ReadFile("testdata/mec/mec-cluster.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tenant"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tenant", "mec-cluster.yaml"), data, 0o644))
+	require.NoError(t, gitServer.InitRepo(dir, "main", repoPath))
+	url = gitServer.HTTPAddress() + "/" + repoPath
+	return url, remoteHead(t, url)
+}
+
+// Issue 8, step 1: the seed's logical cluster pushed to Git becomes four clusters built by
+// the real Cluster API (CAPD in-memory), each registered with EMCO with its labels, one
+// instantiated logical cloud, and a status commit that names the pushed revision.
+func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
+	ctx := context.Background()
+	c := plane.Env.Client
+	lap := stopwatch(t)
+	emu, emcoURL := emcotest.Start(t)
+
+	url, head := pushMecRepository(t, "lkaas/mec.git")
+	lap("pushed the mec-cluster repository (%s)", head[:12])
+	ensureNamespace(t, "edge")
+	repo := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "edge", Name: "mec"},
+		Spec: sourcev1.GitRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Minute},
+			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
+	}
+	require.NoError(t, c.Create(ctx, repo))
+	fleet := &automationv1alpha1.Fleet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "edge", Name: "edge"},
+		Spec: automationv1alpha1.FleetSpec{
+			SourceRef:     automationv1alpha1.SourceReference{Kind: sourcev1.GitRepositoryKind, Name: repo.Name},
+			Interval:      metav1.Duration{Duration: 10 * time.Minute},
+			RetryInterval: &metav1.Duration{Duration: 2 * time.Second},
+			Prune:         true,
+			EMCO:          &automationv1alpha1.EMCOSettings{Endpoints: []automationv1alpha1.EMCOEndpoint{{Name: "emco-mec-central-mgmt", URL: emcoURL}}},
+			WriteBack:     &automationv1alpha1.WriteBack{Branch: "lkaas/status", Path: "status/"},
+		},
+	}
+	require.NoError(t, c.Create(ctx, fleet))
+	revision := "main@sha1:" + head
+	t.Cleanup(func() {
+		_ = c.Delete(context.Background(), fleet)
+		wait(t, 5*time.Minute, "Fleet deletion", func() (bool, string) {
+			var capi unstructured.UnstructuredList
+			capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+			capi.SetKind("ClusterList")
+			err := c.List(context.Background(), &capi, client.InNamespace("edge"))
+			return err == nil && len(capi.Items) == 0, fmt.Sprintf("%d CAPI clusters left", len(capi.Items))
+		})
+		_ = c.Delete(context.Background(), repo)
+	})
+
+	wait(t, applyWait, "Fleet applying "+revision, func() (bool, string) {
+		var f automationv1alpha1.Fleet
+		if err := c.Get(ctx, client.ObjectKeyFromObject(fleet), &f); err != nil {
+			return false, err.Error()
+		}
+		return f.Status.LastAppliedRevision == revision && conditions.IsReady(&f), conditions.GetMessage(&f, "Ready")
+	})
+	lap("Fleet applied %s", revision)
+
+	// Real CAPI builds the four clusters; L-KaaS follows them to Ready.
+	wait(t, 8*time.Minute, "a Ready logical cluster", func() (bool, string) {
+		var lc intentv1.LogicalCluster
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "mec-cluster"}, &lc); err != nil {
+			return false, err.Error()
+		}
+		return lc.Status.ReadyMembers == 4 && lc.Status.Phase == automationv1alpha1.ClusterPhaseReady,
+			fmt.Sprintf("%s %d/%d: %s", lc.Status.Phase, lc.Status.ReadyMembers, lc.Status.TotalMembers, conditions.GetMessage(&lc, "Ready"))
+	})
+	lap("all four members Ready (CAPI Available)")
+	for name := range mecMembers {
+		capi := &unstructured.Unstructured{}
+		capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+		capi.SetKind("Cluster")
+		require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: name}, capi))
+		conds, _, _ := unstructured.NestedSlice(capi.Object, "status", "conditions")
+		assert.True(t, slices.ContainsFunc(conds, func(c any) bool {
+			m := c.(map[string]any)
+			return m["type"] == "Available" && m["status"] == "True"
+		}), "CAPI reports %s Available", name)
+	}
+
+	// EMCO: four clusters with their labels, one instantiated logical cloud.
+	wait(t, 2*time.Minute, "the logical cloud instantiated with four clusters", func() (bool, string) {
+		st := emu.State()
+		cloud, ok := st.LogicalCloud("dcn", "mec-cluster")
+		return ok && len(cloud.References) == 4 && cloud.DeployedStatus == "Instantiated", fmt.Sprintf("%+v", cloud)
+	})
+	lap("registered with EMCO; logical cloud instantiated")
+	st := emu.State()
+	for name, location := range mecMembers {
+		cl, ok := st.Cluster("edge", name)
+		require.True(t, ok, "EMCO holds %s", name)
+		assert.Contains(t, cl.Labels, "location-"+location)
+		assert.Contains(t, string(cl.Kubeconfig), "apiVersion: v1", "the kubeconfig CAPI wrote")
+	}
+	cloud, _ := st.LogicalCloud("dcn", "mec-cluster")
+	assert.Equal(t, 1, strings.Count(strings.Join(cloud.Actions, ","), "Instantiated"), "instantiated once: %v", cloud.Actions)
+
+	// Git: a status commit naming the revision, with the logical cluster Ready.
+	wait(t, 2*time.Minute, "a status commit with the Ready logical cluster", func() (bool, string) {
+		dir := filepath.Join(t.TempDir(), "status")
+		if _, err := gitTry(dir, url); err != nil {
+			return false, err.Error()
+		}
+		doc, err := os.ReadFile(filepath.Join(dir, "status", "edge", "logicalcluster", "mec-cluster.yaml"))
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.Contains(string(doc), "readyMembers: 4"), string(doc)
+	})
+	dir := filepath.Join(t.TempDir(), "status")
+	_, err := gitTry(dir, url)
+	require.NoError(t, err)
+	assert.Contains(t, gitCLI(t, dir, "log", "--format=%s"), "lkaas: status of Fleet edge/edge at "+revision)
+	history := gitCLI(t, dir, "log", "-p")
+	assert.NotContains(t, history, "client-key-data", "no kubeconfig in the history")
+	lap("status commit on lkaas/status")
+}
+
+// gitTry clones the status branch into dir; an error while it does not exist yet.
+func gitTry(dir, url string) (string, error) {
+	out, err := gitCommand("", "clone", "--quiet", "--branch", "lkaas/status", url, dir)
+	if err != nil {
+		return out, fmt.Errorf("%v: %s", err, out)
+	}
+	return out, nil
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	require.NoError(t, os.CopyFS(to, os.DirFS(from)))
+}
