@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/stretchr/testify/assert"
@@ -167,6 +168,122 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	history := gitCLI(t, dir, "log", "-p")
 	assert.NotContains(t, history, "client-key-data", "no kubeconfig in the history")
 	lap("status commit on lkaas/status")
+
+	// Step 3: a broken YAML file changes nothing; the Fleet, and the status branch, say where.
+	goodRevision := revision
+	before := clusterUIDs(t)
+	head = pushChange(t, url, "break a file", func(dir string) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "tenant", "broken.yaml"), []byte("apiVersion: automation.dcn.ssu.ac.kr/v1alpha1\nkind: ClusterCatalog\nmetadata: {name: broken, namespace: edge\n"), 0o644))
+	})
+	reconcileNow(t, repo)
+	wait(t, applyWait, "the Fleet reporting the broken file", func() (bool, string) {
+		var f automationv1alpha1.Fleet
+		if err := c.Get(ctx, client.ObjectKeyFromObject(fleet), &f); err != nil {
+			return false, err.Error()
+		}
+		msg := conditions.GetMessage(&f, "Ready")
+		return f.Status.LastAttemptedRevision == "main@sha1:"+head && strings.Contains(msg, "tenant/broken.yaml:"), msg
+	})
+	assert.Equal(t, before, clusterUIDs(t), "nothing changed in the cluster")
+	var f automationv1alpha1.Fleet
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(fleet), &f))
+	assert.Equal(t, goodRevision, f.Status.LastAppliedRevision)
+	wait(t, time.Minute, "the status branch reporting the broken file", func() (bool, string) {
+		dir := filepath.Join(t.TempDir(), "status")
+		if _, err := gitTry(dir, url); err != nil {
+			return false, err.Error()
+		}
+		doc, err := os.ReadFile(filepath.Join(dir, "status", "edge", "fleet", "edge.yaml"))
+		return err == nil && strings.Contains(string(doc), "tenant/broken.yaml:"), string(doc)
+	})
+	lap("broken file reported by the Fleet and on the status branch; nothing changed")
+
+	// Steps 4 and 5: gwangju leaves the logical cluster while EMCO is down. It stays
+	// registered and its CAPI cluster stays; once EMCO is back it is deregistered, then its
+	// CAPI objects go, with no duplicate registration anywhere.
+	emu.AddFault(emcotest.Fault{Status: 503})
+	head = pushChange(t, url, "remove gwangju, repair the file", func(dir string) {
+		require.NoError(t, os.Remove(filepath.Join(dir, "tenant", "broken.yaml")))
+		p := filepath.Join(dir, "tenant", "mec-cluster.yaml")
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		doc := string(data)
+		i := strings.Index(doc, "    - cluster:\n        name: gwangju-edge-cluster")
+		require.Positive(t, i)
+		require.NoError(t, os.WriteFile(p, []byte(doc[:i]), 0o644))
+	})
+	reconcileNow(t, repo)
+	wait(t, applyWait, "gwangju held for deregistration", func() (bool, string) {
+		var cl automationv1alpha1.Cluster
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "gwangju-edge-cluster"}, &cl); err != nil {
+			return false, err.Error()
+		}
+		cond := conditions.Get(&cl, "Registered")
+		return !cl.DeletionTimestamp.IsZero() && cond != nil && cond.Reason == "Deregistering", fmt.Sprintf("%+v", cond)
+	})
+	time.Sleep(5 * time.Second)
+	capi := &unstructured.Unstructured{}
+	capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	capi.SetKind("Cluster")
+	require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "gwangju-edge-cluster"}, capi))
+	assert.Nil(t, capi.GetDeletionTimestamp(), "CAPI keeps gwangju while EMCO cannot be told")
+	lap("EMCO down: gwangju held, registered, its CAPI cluster kept")
+
+	emu.ClearFaults()
+	wait(t, 3*time.Minute, "gwangju deregistered and gone", func() (bool, string) {
+		st := emu.State()
+		_, registered := st.Cluster("edge", "gwangju-edge-cluster")
+		err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "gwangju-edge-cluster"}, capi)
+		return !registered && err != nil, fmt.Sprintf("registered %v, CAPI cluster %v", registered, err)
+	})
+	st = emu.State()
+	cloud, _ = st.LogicalCloud("dcn", "mec-cluster")
+	assert.Len(t, cloud.References, 3)
+	assert.Len(t, st.Clusters, 3, "no duplicate and no leftover registration")
+	assert.Equal(t, 1, strings.Count(strings.Join(cloud.Actions, ","), "Instantiated"), "updated, never re-instantiated: %v", cloud.Actions)
+	creates := 0
+	for _, r := range emu.Requests() {
+		if r.Method == "POST" && r.Status == 201 && strings.HasSuffix(r.Path, "/clusters") {
+			creates++
+		}
+	}
+	assert.Equal(t, 4, creates, "each cluster registered once")
+	lap("EMCO back: gwangju deregistered first, then its CAPI objects; logical cloud updated")
+}
+
+// clusterUIDs are the UIDs of the namespace's CAPI Clusters: equal sets, nothing re-created.
+func clusterUIDs(t *testing.T) []string {
+	t.Helper()
+	var capi unstructured.UnstructuredList
+	capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	capi.SetKind("ClusterList")
+	require.NoError(t, plane.Env.Client.List(context.Background(), &capi, client.InNamespace("edge")))
+	var uids []string
+	for _, c := range capi.Items {
+		uids = append(uids, c.GetName()+"/"+string(c.GetUID())+"/"+c.GetResourceVersion())
+	}
+	slices.Sort(uids)
+	return uids
+}
+
+// pushChange clones main, lets change edit the checkout, commits and pushes; it returns the
+// new head.
+func pushChange(t *testing.T, url, message string, change func(dir string)) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "repo")
+	gitCLI(t, "", "clone", "--quiet", "--branch", "main", url, dir)
+	change(dir)
+	gitCLI(t, dir, "add", "-A")
+	gitCLI(t, dir, "commit", "--quiet", "-m", message)
+	gitCLI(t, dir, "push", "--quiet", "origin", "main")
+	return remoteHead(t, url)
+}
+
+// reconcileNow does what a Flux Receiver does after a push.
+func reconcileNow(t *testing.T, repo *sourcev1.GitRepository) {
+	t.Helper()
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, time.Now().Format(time.RFC3339Nano))
+	require.NoError(t, plane.Env.Client.Patch(context.Background(), repo.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(patch))))
 }
 
 // gitTry clones the status branch into dir; an error while it does not exist yet.
