@@ -111,7 +111,7 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	lap("Fleet applied %s", revision)
 
 	// Real CAPI builds the four clusters; L-KaaS follows them to Ready.
-	wait(t, 8*time.Minute, "a Ready logical cluster", func() (bool, string) {
+	wait(t, 10*time.Minute, "a Ready logical cluster", func() (bool, string) {
 		var lc intentv1.LogicalCluster
 		if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "mec-cluster"}, &lc); err != nil {
 			return false, err.Error()
@@ -169,8 +169,15 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	assert.NotContains(t, history, "client-key-data", "no kubeconfig in the history")
 	lap("status commit on lkaas/status")
 
+	// Step 2: a Kubernetes version bump of every member rolls in waves (the centre, then the
+	// edges one at a time) while every member stays Available.
+	upgradeInWaves(t, url, repo)
+	lap("v1.35.0 rolled across the members in waves, all Available throughout")
+
 	// Step 3: a broken YAML file changes nothing; the Fleet, and the status branch, say where.
-	goodRevision := revision
+	var applied automationv1alpha1.Fleet
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(fleet), &applied))
+	goodRevision := applied.Status.LastAppliedRevision
 	before := clusterUIDs(t)
 	head = pushChange(t, url, "break a file", func(dir string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "tenant", "broken.yaml"), []byte("apiVersion: automation.dcn.ssu.ac.kr/v1alpha1\nkind: ClusterCatalog\nmetadata: {name: broken, namespace: edge\n"), 0o644))
@@ -298,4 +305,83 @@ func gitTry(dir, url string) (string, error) {
 func copyDir(t *testing.T, from, to string) {
 	t.Helper()
 	require.NoError(t, os.CopyFS(to, os.DirFS(from)))
+}
+
+// upgradeInWaves pushes kubernetesVersion v1.35.0 for the catalog every member uses and
+// samples, twice a second, which members are upgrading and whether CAPI reports each one
+// Available, until all run v1.35.0.
+func upgradeInWaves(t *testing.T, url string, repo *sourcev1.GitRepository) {
+	t.Helper()
+	ctx := context.Background()
+	c := plane.Env.Client
+	pushChange(t, url, "upgrade the mec-cluster to v1.35.0", func(dir string) {
+		p := filepath.Join(dir, "tenant", "mec-cluster.yaml")
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		doc := strings.Replace(string(data), "          controlPlaneMachineCount: 3\n",
+			"          controlPlaneMachineCount: 3\n          kubernetesVersion: v1.35.0\n", 1)
+		require.Contains(t, doc, "kubernetesVersion: v1.35.0")
+		require.NoError(t, os.WriteFile(p, []byte(doc), 0o644))
+	})
+	reconcileNow(t, repo)
+
+	upgradingSince := map[string]time.Time{}
+	var overlaps, unavailable []string
+	started := time.Now()
+	var order []string
+	wait(t, 25*time.Minute, "every member on v1.35.0", func() (bool, string) {
+		var lc intentv1.LogicalCluster
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "mec-cluster"}, &lc); err != nil {
+			return false, err.Error()
+		}
+		var upgrading []string
+		done := 0
+		for _, m := range lc.Status.Members {
+			var cl automationv1alpha1.Cluster
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: m.Name}, &cl); err != nil {
+				return false, err.Error()
+			}
+			if cl.Status.ControlPlaneVersion == "v1.35.0" && cl.Status.WorkersVersion == "v1.35.0" && cl.Status.Phase == automationv1alpha1.ClusterPhaseReady {
+				done++
+			}
+			if cl.Status.Phase == automationv1alpha1.ClusterPhaseUpgrading {
+				upgrading = append(upgrading, m.Name)
+				if _, seen := upgradingSince[m.Name]; !seen {
+					upgradingSince[m.Name] = time.Now()
+					order = append(order, m.Name)
+				}
+			}
+			if !capiAvailable(t, m.Name) {
+				unavailable = append(unavailable, fmt.Sprintf("%s at %.0fs", m.Name, time.Since(started).Seconds()))
+			}
+		}
+		if len(upgrading) > 1 {
+			overlaps = append(overlaps, fmt.Sprintf("%v at %.0fs", upgrading, time.Since(started).Seconds()))
+		}
+		time.Sleep(400 * time.Millisecond)
+		return done == len(lc.Status.Members) && len(lc.Status.Members) == 4,
+			fmt.Sprintf("%d/4 done, upgrading %v, wave %v", done, upgrading, lc.Status.CurrentWave)
+	})
+	assert.Empty(t, overlaps, "never two members upgrading at once (maxUnavailable 1)")
+	assert.Empty(t, unavailable, "every member Available throughout")
+	require.NotEmpty(t, order)
+	assert.Equal(t, "central-cluster", order[0], "the centre (wave 0) first: %v", order)
+	for _, name := range order {
+		t.Logf("%s started upgrading at %.0fs", name, upgradingSince[name].Sub(started).Seconds())
+	}
+}
+
+// capiAvailable reads CAPI's Available condition of a member's CAPI Cluster.
+func capiAvailable(t *testing.T, name string) bool {
+	capi := &unstructured.Unstructured{}
+	capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	capi.SetKind("Cluster")
+	if err := plane.Env.Client.Get(context.Background(), client.ObjectKey{Namespace: "edge", Name: name}, capi); err != nil {
+		return false
+	}
+	conds, _, _ := unstructured.NestedSlice(capi.Object, "status", "conditions")
+	return slices.ContainsFunc(conds, func(c any) bool {
+		m := c.(map[string]any)
+		return m["type"] == "Available" && m["status"] == "True"
+	})
 }
