@@ -59,9 +59,13 @@ func TestManagerServesProbesAndMetrics(t *testing.T) {
 		}, 30*time.Second, 100*time.Millisecond, "probe %s", path)
 	}
 
-	code, body, err := get(fmt.Sprintf("http://%s/metrics", opts.MetricsAddr))
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, code)
+	// The metrics server starts beside the probes, not before them: wait for it too.
+	var body string
+	require.Eventually(t, func() bool {
+		code, b, err := get(fmt.Sprintf("http://%s/metrics", opts.MetricsAddr))
+		body = b
+		return err == nil && code == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond, "metrics")
 	assert.Contains(t, body, "rest_client_requests_total", "controller-runtime's client metrics are exported")
 
 	cancel()
