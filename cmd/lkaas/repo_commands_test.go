@@ -114,7 +114,10 @@ func TestRenderOneClusterMatchesGolden(t *testing.T) {
 
 // The review flow: a pull request upgrades the edge clusters; plan against the base branch
 // tells what will happen, as markdown for a comment.
-func TestPlanOnATwoCommitRepositoryMatchesGolden(t *testing.T) {
+// twoCommitRepo is the example repository in Git, then a change under review on top: the
+// edge clusters to v1.26.0 and a new site.
+func twoCommitRepo(t *testing.T) string {
+	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatal("the git CLI is needed to build the test repository")
 	}
@@ -141,6 +144,11 @@ func TestPlanOnATwoCommitRepositoryMatchesGolden(t *testing.T) {
 	require.NoError(t, os.WriteFile(lc, []byte(changed), 0o644))
 	git(t, dir, "commit", "-q", "-am", "upgrade the edges")
 
+	return dir
+}
+
+func TestPlanOnATwoCommitRepositoryMatchesGolden(t *testing.T) {
+	dir := twoCommitRepo(t)
 	code, out, errOut := execute(t, append([]string{"plan", dir, "--base", "HEAD~1", "--head", "HEAD", "-o", "markdown"}, credentials...)...)
 	require.Equal(t, 0, code, errOut)
 	golden(t, "plan-upgrade-edges.md", out)
