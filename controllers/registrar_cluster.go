@@ -259,13 +259,7 @@ func (r *ClusterRegistrar) failed(cluster *automationv1alpha1.Cluster, err error
 		r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, ReasonNameTaken, "Register", "%s", err)
 		return ctrl.Result{RequeueAfter: r.interval()}, nil
 	}
-	reason := emcoFailureReason(err)
-	conditions.MarkFalse(cluster, RegisteredCondition, reason, "%s: %s", what, err)
-	if after, ok := emcoRetryAfter(err); ok {
-		return ctrl.Result{RequeueAfter: after}, nil
-	}
-	r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, reason, "Register", "%s: %s", what, err)
-	return ctrl.Result{}, err
+	return reportEMCOFailure(cluster, r.Events, err, what)
 }
 
 // finalize deregisters a deleted cluster, then lets the Cluster controller take down its

@@ -66,7 +66,7 @@ func TestClusterRegistrarLifecycle(t *testing.T) {
 
 	// Steady state: passes over the cluster read EMCO but write nothing.
 	emu.ResetRequests()
-	touch(t, c)
+	touchFleet(t, ns)
 	require.Eventually(t, func() bool { return len(emu.Requests()) > 0 }, defaultWait, tick, "the touch brought a pass")
 	time.Sleep(time.Second)
 	assert.Empty(t, writesOf(emu), "an unchanged cluster costs no EMCO write")
@@ -132,20 +132,17 @@ func emcoCalls(t *testing.T, code string) float64 {
 	return sum
 }
 
-// touch changes an annotation, which brings a pass of every controller of the cluster.
-func touch(t *testing.T, obj client.Object) {
+// touchFleet changes the Fleet's spec (its interval) in a way that matters to no registration:
+// every registrar passes over every cluster and logical cluster of the Fleet.
+func touchFleet(t *testing.T, ns string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+		f := &automationv1alpha1.Fleet{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "fleet"}, f); err != nil {
 			return false
 		}
-		a := obj.GetAnnotations()
-		if a == nil {
-			a = map[string]string{}
-		}
-		a["test/touched"] = time.Now().String()
-		obj.SetAnnotations(a)
-		return env.Client.Update(context.Background(), obj) == nil
+		f.Spec.Interval.Duration += time.Minute
+		return env.Client.Update(context.Background(), f) == nil
 	}, defaultWait, tick)
 }
 

@@ -11,10 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
@@ -104,6 +107,8 @@ func findEndpoint(fleet *automationv1alpha1.Fleet, name string) (*automationv1al
 type EMCOClients struct {
 	// APIReader reads credentials Secrets; Secrets are not cached with their data.
 	APIReader client.Reader
+	// Cache holds Secrets' metadata: an unchanged resourceVersion spares reading the data.
+	Cache client.Reader
 	// Metrics count calls by endpoint and code; nil counts nothing.
 	Metrics *EMCOMetrics
 	// Options are the base of every client (timeouts, retries); tests shorten them.
@@ -142,28 +147,32 @@ func (c *EMCOClients) Target(ctx context.Context, fleet *automationv1alpha1.Flee
 }
 
 func (c *EMCOClients) client(ctx context.Context, fleet *automationv1alpha1.Fleet, ep *automationv1alpha1.EMCOEndpoint) (*emco.Client, error) {
+	spec, _ := json.Marshal(ep)
+	sum := sha256.Sum256(spec)
+	id := fleet.Namespace + "/" + fleet.Name + "/" + ep.Name
+	var secretKey client.ObjectKey
+	if ep.SecretRef != nil {
+		secretKey = client.ObjectKey{Namespace: fleet.Namespace, Name: ep.SecretRef.Name}
+	}
+	// A pass with an unchanged endpoint and credentials Secret (same resourceVersion in the
+	// metadata cache) reuses the client without reading the Secret's data.
+	if version, ok := c.cachedSecretVersion(ctx, secretKey); ok {
+		if cl := c.lookup(id, hex.EncodeToString(sum[:])+"/"+version); cl != nil {
+			return cl, nil
+		}
+	}
+
 	var token, ca []byte
 	var secretVersion string
 	if ep.SecretRef != nil {
 		secret := &corev1.Secret{}
-		key := client.ObjectKey{Namespace: fleet.Namespace, Name: ep.SecretRef.Name}
-		if err := c.APIReader.Get(ctx, key, secret); err != nil {
+		if err := c.APIReader.Get(ctx, secretKey, secret); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("the EMCO credentials Secret %s of endpoint %s is missing", key, ep.Name)
+				return nil, fmt.Errorf("the EMCO credentials Secret %s of endpoint %s is missing", secretKey, ep.Name)
 			}
 			return nil, err
 		}
 		token, ca, secretVersion = secret.Data[EMCOTokenKey], secret.Data[EMCOCABundleKey], secret.ResourceVersion
-	}
-	spec, _ := json.Marshal(ep)
-	sum := sha256.Sum256(append(append(spec, secretVersion...), token...))
-	fingerprint := hex.EncodeToString(sum[:])
-	id := fleet.Namespace + "/" + fleet.Name + "/" + ep.Name
-
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cached, ok := c.clients[id]; ok && cached.fingerprint == fingerprint {
-		return cached.client, nil
 	}
 	opts := c.Options
 	opts.Endpoints = emco.Endpoints{Orchestrator: ep.OrchestratorURL, CLM: ep.ClmURL, DCM: ep.DcmURL}
@@ -176,11 +185,39 @@ func (c *EMCOClients) client(ctx context.Context, fleet *automationv1alpha1.Flee
 	if err != nil {
 		return nil, fmt.Errorf("EMCO endpoint %s: %w", ep.Name, err)
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.clients == nil {
 		c.clients = map[string]cachedEMCOClient{}
 	}
-	c.clients[id] = cachedEMCOClient{fingerprint: fingerprint, client: cl}
+	c.clients[id] = cachedEMCOClient{fingerprint: hex.EncodeToString(sum[:]) + "/" + secretVersion, client: cl}
 	return cl, nil
+}
+
+// cachedSecretVersion is the resourceVersion of the credentials Secret in the metadata cache
+// ("" for an endpoint without one); ok is false when the cache cannot tell.
+func (c *EMCOClients) cachedSecretVersion(ctx context.Context, key client.ObjectKey) (string, bool) {
+	if key.Name == "" {
+		return "", true
+	}
+	if c.Cache == nil {
+		return "", false
+	}
+	meta := &metav1.PartialObjectMetadata{}
+	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	if err := c.Cache.Get(ctx, key, meta); err != nil {
+		return "", false
+	}
+	return meta.ResourceVersion, true
+}
+
+func (c *EMCOClients) lookup(id, fingerprint string) *emco.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cached, ok := c.clients[id]; ok && cached.fingerprint == fingerprint {
+		return cached.client
+	}
+	return nil
 }
 
 // EMCOMetrics are the lkaas_emco_* Prometheus metrics.
@@ -245,6 +282,19 @@ func emcoFailureReason(err error) string {
 		return ReasonEMCOUnavailable
 	}
 	return ReasonRegistrationFailed
+}
+
+// reportEMCOFailure marks obj Registered=False with the failure's reason and says when to try
+// again: soon and quietly while a logical cloud is busy (dcm is working), with a warning event
+// and controller-runtime's backoff otherwise.
+func reportEMCOFailure(obj conditions.Setter, recorder events.EventRecorder, err error, what string) (ctrl.Result, error) {
+	reason := emcoFailureReason(err)
+	conditions.MarkFalse(obj, RegisteredCondition, reason, "%s: %s", what, err)
+	if after, ok := emcoRetryAfter(err); ok {
+		return ctrl.Result{RequeueAfter: after}, nil
+	}
+	recorder.Eventf(obj, nil, corev1.EventTypeWarning, reason, "Register", "%s: %s", what, err)
+	return ctrl.Result{}, err
 }
 
 // emcoRetryAfter is when to try again after err: soon while dcm works, with backoff otherwise

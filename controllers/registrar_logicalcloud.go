@@ -320,12 +320,5 @@ func (r *LogicalCloudRegistrar) release(ctx context.Context, lc *intentv1.Logica
 
 // failed reports an EMCO failure on the Registered condition and retries.
 func (r *LogicalCloudRegistrar) failed(lc *intentv1.LogicalCluster, err error, doing string, args ...any) (ctrl.Result, error) {
-	what := fmt.Sprintf(doing, args...)
-	reason := emcoFailureReason(err)
-	conditions.MarkFalse(lc, RegisteredCondition, reason, "%s: %s", what, err)
-	if after, ok := emcoRetryAfter(err); ok {
-		return ctrl.Result{RequeueAfter: after}, nil
-	}
-	r.Events.Eventf(lc, nil, corev1.EventTypeWarning, reason, "Register", "%s: %s", what, err)
-	return ctrl.Result{}, err
+	return reportEMCOFailure(lc, r.Events, err, fmt.Sprintf(doing, args...))
 }

@@ -115,10 +115,7 @@ func TestLogicalCloudRegistrarMecCluster(t *testing.T) {
 
 	// Steady state: every controller passes over everything; EMCO sees reads only.
 	emu.ResetRequests()
-	touch(t, lc)
-	for _, m := range seedMembers {
-		touch(t, &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: m.name}})
-	}
+	touchFleet(t, ns)
 	time.Sleep(2 * time.Second)
 	assert.NotEmpty(t, emu.Requests(), "the passes read EMCO")
 	assert.Empty(t, writesOf(emu), "a steady state writes nothing to EMCO")

@@ -46,7 +46,7 @@ func startRegistrars(t *testing.T, e *testenv.Env) *registrarManager {
 	})
 	require.NoError(t, err)
 	// Short retries: an outage shows as failed passes that controller-runtime backs off.
-	clients := &controllers.EMCOClients{APIReader: mgr.GetAPIReader(),
+	clients := &controllers.EMCOClients{APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(),
 		Options: emco.Options{Timeout: 2 * time.Second, Retry: emco.RetryPolicy{MaxAttempts: 2, BaseDelay: 50 * time.Millisecond}}}
 	cr := &controllers.ClusterRegistrar{Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
 		Events: mgr.GetEventRecorder("lkaas"), Clients: clients, MaxConcurrentReconciles: 4}

@@ -2,7 +2,12 @@ package controllers
 
 import (
 	"context"
+	"maps"
 	"strings"
+
+	"github.com/fluxcd/pkg/runtime/conditions"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,7 +27,7 @@ import (
 func (r *ClusterRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("emco-cluster").
-		For(&automationv1alpha1.Cluster{}).
+		For(&automationv1alpha1.Cluster{}, builder.WithPredicates(registrationInputsChanged())).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(mapKubeconfigSecret), builder.OnlyMetadata,
 			builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 				return strings.HasSuffix(o.GetName(), "-kubeconfig")
@@ -31,6 +36,39 @@ func (r *ClusterRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Complete(r)
+}
+
+// registrationInputsChanged passes the Cluster updates that can change its registration: spec,
+// labels, deletion, CAPI's Available and the kubeconfig Secret's name. The registrar's own
+// status writes and the Cluster controller's other status changes pass no more: each would
+// cost a round of EMCO reads for nothing.
+func registrationInputsChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*automationv1alpha1.Cluster)
+		cur, okNew := e.ObjectNew.(*automationv1alpha1.Cluster)
+		if !okOld || !okNew {
+			return true
+		}
+		return old.Generation != cur.Generation || !maps.Equal(old.Labels, cur.Labels) ||
+			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp) ||
+			conditions.IsTrue(old, AvailableCondition) != conditions.IsTrue(cur, AvailableCondition) ||
+			old.Status.KubeconfigSecretName != cur.Status.KubeconfigSecretName
+	}}
+}
+
+// memberRegistrationChanged passes the member updates a logical cloud follows: a member's EMCO
+// registration, its deletion, its membership.
+func memberRegistrationChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*automationv1alpha1.Cluster)
+		cur, okNew := e.ObjectNew.(*automationv1alpha1.Cluster)
+		if !okOld || !okNew {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(old.Status.EMCO, cur.Status.EMCO) ||
+			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp) ||
+			old.Labels[automationv1alpha1.LogicalClusterLabel] != cur.Labels[automationv1alpha1.LogicalClusterLabel]
+	}}
 }
 
 func (r *ClusterRegistrar) clustersOfFleet(ctx context.Context, o client.Object) []ctrl.Request {
@@ -44,7 +82,8 @@ func (r *LogicalCloudRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 		Named("emco-logicalcloud").
 		For(&intentv1.LogicalCluster{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&automationv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(mapMemberToLogicalCluster)).
+		Watches(&automationv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(mapMemberToLogicalCluster),
+			builder.WithPredicates(memberRegistrationChanged())).
 		Watches(&automationv1alpha1.Fleet{}, handler.EnqueueRequestsFromMapFunc(r.logicalClustersOfFleet),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Complete(r)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	extgogit "github.com/go-git/go-git/v5"
@@ -116,27 +114,17 @@ func readStatusDir(root, dir, fleet string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	docs := map[string][]byte{}
-	base := filepath.Join(root, filepath.FromSlash(clean))
-	err = filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if owner, ok := gitstatus.FleetOf(data); !ok || (fleet != "" && !strings.HasSuffix(owner, "/"+fleet)) {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		docs[filepath.ToSlash(rel)] = data
-		return nil
-	})
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no status directory %s in %s", clean, root)
+	tree, err := gitstatus.ReadTree(root, clean)
+	if err != nil {
+		return nil, err
 	}
-	return docs, err
+	docs := map[string][]byte{}
+	for name, data := range tree {
+		if owner, ok := gitstatus.FleetOf(data); ok && (fleet == "" || strings.HasSuffix(owner, "/"+fleet)) {
+			docs[name] = data
+		}
+	}
+	return docs, nil
 }
 
 // fromCluster renders the documents of the Fleets the kubeconfig shows.

@@ -121,7 +121,7 @@ func (w *Writer) round(ctx context.Context, t Target, dir string, update Update)
 	}
 	defer client.Close()
 
-	tree, err := readTree(client.Path(), dir)
+	tree, err := ReadTree(client.Path(), dir)
 	if err != nil {
 		return "", false, err
 	}
@@ -248,8 +248,9 @@ func lostRace(err error) bool {
 		strings.Contains(msg, "reference already exists") || strings.Contains(msg, "cannot lock ref")
 }
 
-// readTree reads the files under dir of a checkout, keyed by slash paths from the root.
-func readTree(root, dir string) (map[string][]byte, error) {
+// ReadTree reads the files under dir of a checkout, keyed by slash paths from the root; a
+// missing dir reads as empty.
+func ReadTree(root, dir string) (map[string][]byte, error) {
 	tree := map[string][]byte{}
 	base := filepath.Join(root, filepath.FromSlash(strings.Trim(dir, "/")))
 	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {

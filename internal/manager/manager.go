@@ -180,7 +180,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := logicalClusters.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the LogicalCluster controller: %w", err)
 	}
-	emcoClients := &controllers.EMCOClients{APIReader: mgr.GetAPIReader(), Metrics: controllers.NewEMCOMetrics(metrics.Registry)}
+	emcoClients := &controllers.EMCOClients{APIReader: mgr.GetAPIReader(), Cache: mgr.GetCache(), Metrics: controllers.NewEMCOMetrics(metrics.Registry)}
 	clusterRegistrar := &controllers.ClusterRegistrar{
 		Client:                  mgr.GetClient(),
 		Cache:                   mgr.GetCache(),
