@@ -77,7 +77,7 @@ func TestChartRendersObjectsTheAPIServerAccepts(t *testing.T) {
 		"defaults": nil,
 		"options": {"--set", "controller.watchAllNamespaces=false", "--set", "controller.extraArgs={--kube-api-qps=100}",
 			"--set", "emcoCredentials[0].name=emco-central", "--set", "emcoCredentials[0].token=t0ken",
-			"--set", "networkPolicy.enabled=true", "--set", "replicas=2"},
+			"--set", "networkPolicy.enabled=true", "--set", "replicas=2", "--set", "sharding.key=shard1"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rendered := helm(t, append([]string{"template", "lkaas", chart, "--namespace", "lkaas-system", "--include-crds"}, args...)...)
@@ -127,4 +127,45 @@ func TestChartDeploymentIsHardened(t *testing.T) {
 	assert.NotNil(t, container("resources", "requests"))
 	assert.Contains(t, container("args"), "--enable-leader-election")
 	assert.Equal(t, "flux-system", policy.GetNamespace())
+}
+
+// The sharding values become the controller's --watch-label-selector: a shard key, a full
+// selector (the main instance's "!sharding.fluxcd.io/key"), or nothing at all.
+func TestChartShardingSetsWatchLabelSelector(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string // "" for no flag
+	}{
+		{name: "no sharding"},
+		{name: "a shard", args: []string{"--set", "sharding.key=shard1"}, want: "--watch-label-selector=sharding.fluxcd.io/key=shard1"},
+		{name: "the main instance", args: []string{"--set", "sharding.watchLabelSelector=!sharding.fluxcd.io/key"},
+			want: "--watch-label-selector=!sharding.fluxcd.io/key"},
+		{name: "a selector wins over a key", args: []string{"--set", "sharding.key=shard1", "--set", "sharding.watchLabelSelector=!sharding.fluxcd.io/key"},
+			want: "--watch-label-selector=!sharding.fluxcd.io/key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var args []any
+			for _, obj := range objects(t, helm(t, append([]string{"template", "lkaas", chart, "--namespace", "lkaas-system"}, tc.args...)...)) {
+				if obj.GetKind() == "Deployment" {
+					containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+					require.Len(t, containers, 1)
+					args, _, _ = unstructured.NestedSlice(containers[0].(map[string]any), "args")
+				}
+			}
+			require.NotEmpty(t, args)
+			var got []any
+			for _, a := range args {
+				if strings.HasPrefix(a.(string), "--watch-label-selector") {
+					got = append(got, a)
+				}
+			}
+			if tc.want == "" {
+				assert.Empty(t, got)
+			} else {
+				assert.Equal(t, []any{tc.want}, got)
+			}
+		})
+	}
 }

@@ -85,6 +85,15 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 	if err != nil {
 		return 0, err
 	}
+	if capiCluster == nil {
+		// The cache of a sharded controller holds only CAPI Clusters labelled for its shard:
+		// one just moved here (its Fleet was relabelled) is not in it until this apply
+		// relabels it. Ask the API server before taking the control plane for uninitialized,
+		// which would strip the add-on labels from a running cluster.
+		if capiCluster, err = r.liveCAPICluster(ctx, cluster); err != nil {
+			return 0, err
+		}
+	}
 	objs := prepareObjects(cluster, desired.objects, controlPlaneInitialized(capiCluster))
 
 	var written []*unstructured.Unstructured
@@ -131,11 +140,15 @@ func prepareObjects(cluster *automationv1alpha1.Cluster, rendered []*unstructure
 		APIVersion: automationv1alpha1.GroupVersion.String(), Kind: automationv1alpha1.ClusterKind,
 		Name: cluster.Name, UID: cluster.UID,
 	}
+	shard, sharded := cluster.GetLabels()[apply.ShardLabel]
 	out := make([]*unstructured.Unstructured, len(rendered))
 	for i, src := range rendered {
 		o := src.DeepCopy()
 		if !render.IsShared(o) {
 			o.SetOwnerReferences([]metav1.OwnerReference{owner})
+			// The cluster's shard owns its objects: the shard's cache of CAPI Clusters is
+			// filtered by it. Shared add-on objects serve clusters of any shard and carry none.
+			stampShard(o, shard, sharded)
 		}
 		if isCAPICluster(o) && !initialized {
 			labels := o.GetLabels()
@@ -157,6 +170,24 @@ func prepareObjects(cluster *automationv1alpha1.Cluster, rendered []*unstructure
 		out[i] = o
 	}
 	return out
+}
+
+// stampShard sets the cluster's apply.ShardLabel on o, or takes it off when the cluster has
+// none (the render copies the cluster's labels onto the CAPI Cluster).
+func stampShard(o *unstructured.Unstructured, shard string, sharded bool) {
+	labels := o.GetLabels()
+	if _, had := labels[apply.ShardLabel]; !had && !sharded {
+		return
+	}
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	if sharded {
+		labels[apply.ShardLabel] = shard
+	} else {
+		delete(labels, apply.ShardLabel)
+	}
+	o.SetLabels(labels)
 }
 
 func objectHash(o *unstructured.Unstructured) string {
@@ -242,6 +273,23 @@ func (r *ClusterReconciler) capiCluster(ctx context.Context, cluster *automation
 	u.SetGroupVersionKind(capiClusterGVK)
 	if err := r.Cache.Get(ctx, client.ObjectKeyFromObject(cluster), u); err != nil {
 		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return u, nil
+}
+
+// liveCAPICluster reads the cluster's CAPI Cluster from the API server; nil when there is
+// none (or CAPI is not installed).
+func (r *ClusterReconciler) liveCAPICluster(ctx context.Context, cluster *automationv1alpha1.Cluster) (*unstructured.Unstructured, error) {
+	if r.APIReader == nil {
+		return nil, nil
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(capiClusterGVK)
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cluster), u); err != nil {
+		if apierrors.IsNotFound(err) || isNoMatch(err) {
 			return nil, nil
 		}
 		return nil, err

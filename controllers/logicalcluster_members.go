@@ -68,10 +68,11 @@ const AvailableCondition = "Available"
 
 // desiredMember is the Cluster that member i stands for, as the controller applies it: the
 // resolved member, owned by the logical cluster, with the Fleet's labels and source revision
-// carried over and the member's rollout permit.
+// carried over (its shard too, so that the Fleet's shard follows the member) and the member's
+// rollout permit.
 func desiredMember(lc *intentv1.LogicalCluster, i int, permit memberPermit) (*automationv1alpha1.Cluster, error) {
 	c := resolve.ClusterForMember(lc, i) // carries LogicalClusterLabel
-	for _, k := range []string{apply.FleetNameLabel, apply.FleetNamespaceLabel} {
+	for _, k := range []string{apply.FleetNameLabel, apply.FleetNamespaceLabel, apply.ShardLabel} {
 		if v, ok := lc.Labels[k]; ok {
 			c.Labels[k] = v
 		}

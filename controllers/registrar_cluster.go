@@ -208,6 +208,7 @@ func emcoLabels(cluster *automationv1alpha1.Cluster) []string {
 	labels := maps.Clone(cluster.Labels)
 	delete(labels, apply.FleetNameLabel)
 	delete(labels, apply.FleetNamespaceLabel)
+	delete(labels, apply.ShardLabel) // which controller instance runs it is no placement fact
 	if cluster.Spec.Tenant != "" {
 		if labels == nil {
 			labels = map[string]string{}

@@ -16,9 +16,16 @@ func newControllerCommand() *cobra.Command {
   lkaas controller --enable-leader-election
 
   # log as JSON at debug level
-  lkaas controller --log-encoding=json --log-level=debug`,
+  lkaas controller --log-encoding=json --log-level=debug
+
+  # a shard: only Fleets labelled sharding.fluxcd.io/key=shard1 (the main instance
+  # runs with --watch-label-selector='!sharding.fluxcd.io/key')
+  lkaas controller --watch-label-selector=sharding.fluxcd.io/key=shard1`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := opts.Validate(); err != nil {
+				return usageError{err}
+			}
 			cfg, err := opts.RESTConfig()
 			if err != nil {
 				return err

@@ -81,7 +81,11 @@ func New(c client.Client, cache client.Reader, opts Options) *Applier {
 // not applied keep their previous hash (none when new), so the next pass retries them and a
 // prune never takes them for stale. Do not prune after a failed Apply.
 func (a *Applier) Apply(ctx context.Context, desired []client.Object, prev []InventoryEntry, revision string) (*ChangeSet, []InventoryEntry, error) {
-	objs, err := a.prepareAll(desired, revision)
+	shard, err := a.fleetShard(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := a.prepareAll(desired, revision, shard)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,12 +134,12 @@ func (a *Applier) Apply(ctx context.Context, desired []client.Object, prev []Inv
 
 // prepareAll converts every desired object, refusing the whole set (before any write) when an
 // object is invalid, duplicated or outside the Fleet's namespace.
-func (a *Applier) prepareAll(desired []client.Object, revision string) ([]desiredObject, error) {
+func (a *Applier) prepareAll(desired []client.Object, revision string, shard shardStamp) ([]desiredObject, error) {
 	// Converting and hashing a thousand objects is most of a no-op pass: spread it out.
 	prepared := make([]desiredObject, len(desired))
 	prepareErrs := make([]error, len(desired))
 	forEach(len(desired), a.opts.Concurrency, func(i int) {
-		prepared[i], prepareErrs[i] = a.prepare(desired[i], revision)
+		prepared[i], prepareErrs[i] = a.prepare(desired[i], revision, shard)
 	})
 
 	objs := make([]desiredObject, 0, len(desired))

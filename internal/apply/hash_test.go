@@ -16,7 +16,7 @@ import (
 func TestHashIsOfContentNotOfRevision(t *testing.T) {
 	a := New(env.Client, env.Client, Options{Fleet: types.NamespacedName{Namespace: "ns", Name: "fleet"}})
 	hashOf := func(obj client.Object, revision string) string {
-		o, err := a.prepare(obj, revision)
+		o, err := a.prepare(obj, revision, shardStamp{fleet: true})
 		require.NoError(t, err)
 		return o.hash
 	}
@@ -65,7 +65,7 @@ func TestHashIsOfContentNotOfRevision(t *testing.T) {
 func TestPrepareStampsWithoutTouchingTheCallersObject(t *testing.T) {
 	a := New(env.Client, env.Client, Options{Fleet: types.NamespacedName{Namespace: "ns", Name: "fleet"}})
 	for _, obj := range []client.Object{cluster("ns", "c1", 3), asUnstructured(t, cluster("ns", "c1", 3))} {
-		o, err := a.prepare(obj, "r1")
+		o, err := a.prepare(obj, "r1", shardStamp{fleet: true})
 		require.NoError(t, err)
 		u := unstructured.Unstructured{Object: o.content}
 		assert.Equal(t, "automation.dcn.ssu.ac.kr/v1alpha1", u.GetAPIVersion())

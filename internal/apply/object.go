@@ -1,11 +1,14 @@
 package apply
 
 import (
+	"context"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
@@ -23,8 +26,9 @@ type desiredObject struct {
 }
 
 // prepare converts a typed or unstructured object into the content Apply sends, stamped with
-// the Fleet labels and the source revision. The caller's object is not modified.
-func (a *Applier) prepare(obj client.Object, revision string) (desiredObject, error) {
+// the Fleet labels, the Fleet's shard and the source revision. The caller's object is not
+// modified.
+func (a *Applier) prepare(obj client.Object, revision string, shard shardStamp) (desiredObject, error) {
 	gvk, err := apiutil.GVKForObject(obj, a.scheme)
 	if err != nil {
 		return desiredObject{}, fmt.Errorf("%s: unknown kind: %w", obj.GetName(), err)
@@ -43,6 +47,7 @@ func (a *Applier) prepare(obj client.Object, revision string) (desiredObject, er
 		labels[FleetNameLabel] = a.opts.Fleet.Name
 		labels[FleetNamespaceLabel] = a.opts.Fleet.Namespace
 	}
+	shard.stamp(labels)
 	annotations := copyMap(meta["annotations"])
 	if revision != "" {
 		annotations[automationv1alpha1.SourceRevisionAnnotation] = revision
@@ -54,6 +59,42 @@ func (a *Applier) prepare(obj client.Object, revision string) (desiredObject, er
 		return desiredObject{}, fmt.Errorf("%s: %w", ref, err)
 	}
 	return desiredObject{ref: ref, content: content, hash: hash}, nil
+}
+
+// shardStamp is what Apply does with ShardLabel: for a Fleet, the Fleet's value replaces the
+// document's, and a Fleet without one takes it off (an object labelled for a shard that does
+// not own its Fleet would vanish from the owner's cache); without a Fleet, documents keep theirs.
+type shardStamp struct {
+	fleet bool
+	value string
+}
+
+func (s shardStamp) stamp(labels map[string]any) {
+	switch {
+	case !s.fleet:
+	case s.value == "":
+		delete(labels, ShardLabel)
+	default:
+		labels[ShardLabel] = s.value
+	}
+}
+
+// fleetShard reads the Fleet's ShardLabel from the cache on every pass, so that relabelling a
+// Fleet moves everything it applied to the new shard on its next pass. A Fleet the cache does
+// not hold (a test, or one deleted meanwhile) counts as unsharded.
+func (a *Applier) fleetShard(ctx context.Context) (shardStamp, error) {
+	if a.opts.Fleet.Name == "" {
+		return shardStamp{}, nil
+	}
+	fleet := &automationv1alpha1.Fleet{}
+	err := a.cache.Get(ctx, a.opts.Fleet, fleet, &client.GetOptions{UnsafeDisableDeepCopy: ptr.To(true)})
+	switch {
+	case apierrors.IsNotFound(err):
+		return shardStamp{fleet: true}, nil
+	case err != nil:
+		return shardStamp{}, fmt.Errorf("reading Fleet %s for its %s label: %w", a.opts.Fleet, ShardLabel, err)
+	}
+	return shardStamp{fleet: true, value: fleet.Labels[ShardLabel]}, nil
 }
 
 // applyContent keeps what we own: identity, labels, annotations and every top-level field but

@@ -19,6 +19,13 @@ const (
 	FleetNamespaceLabel = automationv1alpha1.LabelPrefix + "fleet-namespace"
 )
 
+// ShardLabel is Flux's sharding label. A controller started with --watch-label-selector
+// caches only the Fleets (and their objects) whose value matches, so Apply copies the Fleet's
+// value onto everything the Fleet applies, and the Cluster controller copies a Cluster's value
+// onto the objects it renders: the shard that owns a Fleet sees all it produced, and no other
+// shard does.
+const ShardLabel = "sharding.fluxcd.io/key"
+
 // FleetFor returns the Fleet that applied obj, from its labels.
 func FleetFor(obj client.Object) (types.NamespacedName, bool) {
 	labels := obj.GetLabels()

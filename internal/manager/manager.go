@@ -5,22 +5,33 @@ package manager
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"time"
 
 	runtimeclient "github.com/fluxcd/pkg/runtime/client"
+	runtimectrl "github.com/fluxcd/pkg/runtime/controller"
 	"github.com/fluxcd/pkg/runtime/leaderelection"
 	"github.com/fluxcd/pkg/runtime/logger"
 	"github.com/fluxcd/pkg/runtime/probes"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
 	"github.com/dcn-ssu/lkaas/controllers"
+	"github.com/dcn-ssu/lkaas/internal/apply"
 	"github.com/dcn-ssu/lkaas/internal/gitstatus"
 	"github.com/dcn-ssu/lkaas/internal/source"
 
@@ -53,6 +64,14 @@ type Options struct {
 	GitCredentialsOverHTTP bool
 	// StatusWindow gathers a burst of status changes into one commit (default 2s).
 	StatusWindow time.Duration
+	// WatchLabelSelector shards controllers the way Flux does (--watch-label-selector, e.g.
+	// "sharding.fluxcd.io/key=shard1", or "!sharding.fluxcd.io/key" for the main instance):
+	// only Fleets that match are reconciled, and only the objects they produced are cached.
+	// Empty: every Fleet.
+	WatchLabelSelector string
+	// SkipNameValidation lets several managers run in one process (tests): controller-runtime
+	// otherwise refuses a second controller of the same name.
+	SkipNameValidation bool
 
 	// watchAllNamespaces is bound to --watch-all-namespaces; see watchNamespace.
 	watchAllNamespaces *bool
@@ -80,6 +99,53 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.StatusWindow, "status-commit-window", 2*time.Second, "How long the status writer gathers changes into one commit.")
 	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
 	fs.IntVar(&o.ArtifactMaxSize, "artifact-max-size", source.DefaultMaxUntarSize, "The largest unpacked Flux artifact a Fleet may have, in bytes.")
+	fs.StringVar(&o.WatchLabelSelector, "watch-label-selector", "", "Reconcile only Fleets with matching labels, e.g. '"+apply.ShardLabel+"=shard1' (a shard) or '!"+apply.ShardLabel+"' (the main instance); empty reconciles every Fleet.")
+}
+
+// Validate checks the options that can be checked without a cluster.
+func (o *Options) Validate() error {
+	_, err := o.watchSelector()
+	return err
+}
+
+// watchSelector parses --watch-label-selector with Flux's helper; an empty one selects
+// everything.
+func (o *Options) watchSelector() (labels.Selector, error) {
+	sel, err := runtimectrl.GetWatchSelector(runtimectrl.WatchOptions{LabelSelector: o.WatchLabelSelector})
+	if err != nil {
+		return nil, fmt.Errorf("invalid --watch-label-selector %q: %w (expected e.g. %s=shard1 or !%s)",
+			o.WatchLabelSelector, err, apply.ShardLabel, apply.ShardLabel)
+	}
+	return sel, nil
+}
+
+// shardedCache filters by the selector exactly the kinds whose every object carries the
+// Fleet's shard label: Fleets (labelled by their owner), the Clusters and LogicalClusters
+// Fleets apply (internal/apply stamps the label) and CAPI Clusters (the Cluster controller
+// stamps it). Everything else stays cluster-wide: Secrets, ConfigMaps and Flux sources are
+// not ours to label; profiles and catalogs are read across Fleets (shared profile
+// namespaces) and are few; other CAPI kinds are partly created by CAPI itself (topology
+// control planes and MachineDeployments, bindings), without our labels.
+func shardedCache(selector labels.Selector) func(*rest.Config, cache.Options) (cache.Cache, error) {
+	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+		byObject := maps.Clone(opts.ByObject)
+		if byObject == nil {
+			byObject = map[client.Object]cache.ByObject{}
+		}
+		for _, obj := range []client.Object{&automationv1alpha1.Fleet{}, &automationv1alpha1.Cluster{}, &intentv1.LogicalCluster{}} {
+			byObject[obj] = cache.ByObject{Label: selector}
+		}
+		// ByObject needs the kind's REST mapping: filter CAPI Clusters only where CAPI is
+		// installed (the Cluster controller watches them only then, too).
+		capi := &clusterv1.Cluster{}
+		if gvk, err := apiutil.GVKForObject(capi, opts.Scheme); err == nil {
+			if _, err := opts.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
+				byObject[capi] = cache.ByObject{Label: selector}
+			}
+		}
+		opts.ByObject = byObject
+		return cache.New(cfg, opts)
+	}
 }
 
 // watchNamespace is the one namespace to watch, or "" for all.
@@ -125,13 +191,26 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if ns != "" {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
 	}
+	selector, err := o.watchSelector()
+	if err != nil {
+		return nil, err
+	}
+	newCache := cache.New
+	leaderElectionID := leaderelection.GenerateID(ControllerName + "-leader-election")
+	if !selector.Empty() {
+		newCache = shardedCache(selector)
+		// Each shard elects its own leader, as Flux's sharded controllers do.
+		leaderElectionID = leaderelection.GenerateID(ControllerName+"-leader-election", o.WatchLabelSelector)
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Cache:                         cacheOpts,
+		NewCache:                      newCache,
+		Controller:                    config.Controller{SkipNameValidation: ptr.To(o.SkipNameValidation)},
 		Scheme:                        lkaasscheme.New(),
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:        o.HealthAddr,
 		LeaderElection:                o.LeaderElection.Enable,
-		LeaderElectionID:              leaderelection.GenerateID(ControllerName + "-leader-election"),
+		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       o.LeaderElectionNS,
 		LeaderElectionReleaseOnCancel: o.LeaderElection.ReleaseOnCancel,
 		LeaseDuration:                 &o.LeaderElection.LeaseDuration,

@@ -19,7 +19,9 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { testenv.Run(m, &env, testenv.WithFluxSourceCRDs()) }
+func TestMain(m *testing.M) {
+	testenv.Run(m, &env, testenv.WithFluxSourceCRDs(), testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs())
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 func TestWatchNamespace(t *testing.T) {
@@ -41,4 +42,41 @@ func TestWatchNamespace(t *testing.T) {
 	got, err := (&Options{}).watchNamespace()
 	require.NoError(t, err)
 	assert.Empty(t, got)
+}
+
+func TestWatchLabelSelector(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		matches map[string]string
+		misses  map[string]string
+		wantErr string
+	}{
+		{name: "everything by default", matches: map[string]string{"sharding.fluxcd.io/key": "shard1"}},
+		{name: "a shard", args: []string{"--watch-label-selector=sharding.fluxcd.io/key=shard1"},
+			matches: map[string]string{"sharding.fluxcd.io/key": "shard1"}, misses: map[string]string{}},
+		{name: "the main instance", args: []string{"--watch-label-selector=!sharding.fluxcd.io/key"},
+			matches: map[string]string{}, misses: map[string]string{"sharding.fluxcd.io/key": "shard1"}},
+		{name: "malformed", args: []string{"--watch-label-selector=sharding.fluxcd.io/key==="},
+			wantErr: `invalid --watch-label-selector "sharding.fluxcd.io/key==="`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var o Options
+			fs := pflag.NewFlagSet("controller", pflag.ContinueOnError)
+			o.BindFlags(fs)
+			require.NoError(t, fs.Parse(tc.args))
+			sel, err := o.watchSelector()
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, tc.wantErr)
+				assert.ErrorContains(t, o.Validate(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, sel.Matches(labels.Set(tc.matches)))
+			if tc.misses != nil {
+				assert.False(t, sel.Matches(labels.Set(tc.misses)))
+			}
+		})
+	}
 }
