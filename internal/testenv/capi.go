@@ -19,7 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -242,22 +241,8 @@ func (c *ClusterAPI) PeakRSS() map[string]int64 {
 		if p.Exited() {
 			continue
 		}
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID()))
-		if err != nil {
-			continue
-		}
-		for line := range strings.Lines(string(data)) {
-			rest, ok := strings.CutPrefix(line, "VmHWM:")
-			if !ok {
-				continue
-			}
-			fields := strings.Fields(rest) // "123456 kB"
-			if len(fields) != 2 || fields[1] != "kB" {
-				continue
-			}
-			if kb, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
-				out[p.Name] = kb * 1024
-			}
+		if peak, err := peakRSS(p.PID()); err == nil {
+			out[p.Name] = peak
 		}
 	}
 	return out

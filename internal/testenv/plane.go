@@ -82,6 +82,36 @@ func StartPlane(logDir string, opts ...Option) (*Plane, error) {
 	return p, nil
 }
 
+// StartManagementPlane starts the whole local management plane of the demo and the
+// end-to-end tests: StartPlane, then kube-controller-manager, Flux source-controller and the
+// Cluster API managers (the L-KaaS manager follows their kinds, so it starts after). step is
+// told what became ready, in order. On a failure everything started is stopped again.
+func StartManagementPlane(logDir string, step func(ready string)) (*Plane, error) {
+	if step == nil {
+		step = func(string) {}
+	}
+	p, err := StartPlane(logDir)
+	if err != nil {
+		return nil, err
+	}
+	step("kube-apiserver and etcd")
+	starts := []struct {
+		what  string
+		start func() error
+	}{
+		{"kube-controller-manager (garbage collector, namespaces)", func() error { _, err := p.StartControllerManager(); return err }},
+		{"Flux source-controller", func() error { _, err := p.StartSourceController(); return err }},
+		{"Cluster API managers (core, kubeadm bootstrap and control plane, CAPD in-memory)", func() error { _, err := p.StartClusterAPI(); return err }},
+	}
+	for _, s := range starts {
+		if err := s.start(); err != nil {
+			return nil, errors.Join(err, p.Stop())
+		}
+		step(s.what)
+	}
+	return p, nil
+}
+
 // StartTestPlane is StartPlane for one test: the plane stops when the test ends; its logs are
 // removed when the test passed and kept, with their directory logged, when it failed.
 func StartTestPlane(t testing.TB, opts ...Option) *Plane {
