@@ -72,7 +72,7 @@ fuzz: ## Run each fuzz target for FUZZ_TIME (go test -fuzz takes one target at a
 
 .PHONY: e2e
 e2e: e2e-tools ## End-to-end tests (e2e/) against the full management plane.
-	$(GO) test -timeout 60m -tags e2e ./e2e/...
+	$(GO) test -p 1 -timeout 60m -tags e2e ./e2e/...
 
 .PHONY: bench
 bench: tools ## Benchmarks on one core; prints time, memory, peak RSS and API requests.
@@ -81,7 +81,7 @@ bench: tools ## Benchmarks on one core; prints time, memory, peak RSS and API re
 ##@ Run
 
 .PHONY: demo
-demo: tools build ## Start a local management plane with the L-KaaS CRDs and the seed examples.
+demo: e2e-tools build ## Run the seed's mec-cluster on the local management plane (real Flux, Cluster API); Ctrl-C ends it.
 	$(BIN_DIR)/lkaas demo
 
 .PHONY: docker-build

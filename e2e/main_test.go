@@ -45,12 +45,16 @@ func run(m *testing.M) (code int) {
 	}
 
 	var err error
-	plane, err = testenv.StartPlane("")
+	plane, err = testenv.StartManagementPlane("", func(ready string) { step("ready: %s", ready) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	defer func() {
+		// Before anything stops: the peaks of every process the tests ran.
+		if report, err := testenv.PlaneMemory(); err == nil {
+			fmt.Printf("e2e: peak memory of the management plane and this test process:\n%s", report)
+		}
 		if err := plane.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: stopping the plane:", err)
 			if code == 0 {
@@ -63,24 +67,6 @@ func run(m *testing.M) (code int) {
 		}
 		_ = os.RemoveAll(plane.LogDir)
 	}()
-	step("kube-apiserver and etcd ready")
-
-	if _, err := plane.StartControllerManager(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	step("kube-controller-manager ready")
-	if _, err := plane.StartSourceController(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	step("source-controller ready")
-	// Before the L-KaaS manager: its Cluster controller follows the CAPI kinds that are served.
-	if _, err := plane.StartClusterAPI(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	step("Cluster API managers ready (core, kubeadm bootstrap and control plane, CAPD in-memory)")
 
 	// The Git server logs each request through the standard logger: into the plane's logs.
 	gitLog, err := os.Create(filepath.Join(plane.LogDir, "git-server.log"))

@@ -17,14 +17,13 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
+	"github.com/dcn-ssu/lkaas/internal/demo"
 	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 var mecMembers = map[string]string{ // member → location
@@ -32,27 +31,11 @@ var mecMembers = map[string]string{ // member → location
 	"busan-edge-cluster": "kr-busan", "gwangju-edge-cluster": "kr-gwangju",
 }
 
-// pushMecRepository pushes the example profiles and templates (moved to the tenant's
-// namespace) with the in-memory mec-cluster of testdata/mec.
+// pushMecRepository pushes the repository `make demo` pushes (gitops-examples/mec-demo).
 func pushMecRepository(t *testing.T, repoPath string) (url, head string) {
 	t.Helper()
-	root, err := testenv.RepoRoot()
-	require.NoError(t, err)
 	dir := t.TempDir()
-	for _, sub := range []string{"profiles", "templates"} {
-		copyDir(t, filepath.Join(root, "gitops-examples", "fleet-repo", sub), filepath.Join(dir, sub))
-	}
-	profiles, err := filepath.Glob(filepath.Join(dir, "profiles", "*.yaml"))
-	require.NoError(t, err)
-	for _, p := range profiles {
-		data, err := os.ReadFile(p)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(p, []byte(strings.ReplaceAll(string(data), "namespace: default", "namespace: edge")), 0o644))
-	}
-	data, err := os.ReadFile("testdata/mec/mec-cluster.yaml")
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "tenant"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tenant", "mec-cluster.yaml"), data, 0o644))
+	require.NoError(t, demo.WriteMecRepository(dir))
 	require.NoError(t, gitServer.InitRepo(dir, "main", repoPath))
 	url = gitServer.HTTPAddress() + "/" + repoPath
 	return url, remoteHead(t, url)
@@ -70,23 +53,10 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	url, head := pushMecRepository(t, "lkaas/mec.git")
 	lap("pushed the mec-cluster repository (%s)", head[:12])
 	ensureNamespace(t, "edge")
-	repo := &sourcev1.GitRepository{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "edge", Name: "mec"},
-		Spec: sourcev1.GitRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Minute},
-			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
-	}
+	// The demo's tenant objects; the e2e tests ask for reconciliation after each push.
+	repo := demo.GitRepository(url, time.Minute)
 	require.NoError(t, c.Create(ctx, repo))
-	fleet := &automationv1alpha1.Fleet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "edge", Name: "edge"},
-		Spec: automationv1alpha1.FleetSpec{
-			SourceRef:     automationv1alpha1.SourceReference{Kind: sourcev1.GitRepositoryKind, Name: repo.Name},
-			Interval:      metav1.Duration{Duration: 10 * time.Minute},
-			RetryInterval: &metav1.Duration{Duration: 2 * time.Second},
-			Prune:         true,
-			EMCO:          &automationv1alpha1.EMCOSettings{Endpoints: []automationv1alpha1.EMCOEndpoint{{Name: "emco-mec-central-mgmt", URL: emcoURL}}},
-			WriteBack:     &automationv1alpha1.WriteBack{Branch: "lkaas/status", Path: "status/"},
-		},
-	}
+	fleet := demo.Fleet(emcoURL)
 	require.NoError(t, c.Create(ctx, fleet))
 	revision := "main@sha1:" + head
 	t.Cleanup(func() {
@@ -302,11 +272,6 @@ func gitTry(dir, url string) (string, error) {
 	return out, nil
 }
 
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	require.NoError(t, os.CopyFS(to, os.DirFS(from)))
-}
-
 // upgradeInWaves pushes kubernetesVersion v1.35.0 for the catalog every member uses and
 // samples, twice a second, which members are upgrading and whether CAPI reports each one
 // Available, until all run v1.35.0.
@@ -318,8 +283,7 @@ func upgradeInWaves(t *testing.T, url string, repo *sourcev1.GitRepository) {
 		p := filepath.Join(dir, "tenant", "mec-cluster.yaml")
 		data, err := os.ReadFile(p)
 		require.NoError(t, err)
-		doc := strings.Replace(string(data), "          controlPlaneMachineCount: 3\n",
-			"          controlPlaneMachineCount: 3\n          kubernetesVersion: v1.35.0\n", 1)
+		doc := strings.Replace(string(data), "kubernetesVersion: v1.34.1", "kubernetesVersion: v1.35.0", 1)
 		require.Contains(t, doc, "kubernetesVersion: v1.35.0")
 		require.NoError(t, os.WriteFile(p, []byte(doc), 0o644))
 	})

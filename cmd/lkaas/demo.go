@@ -12,14 +12,20 @@ func newDemoCommand() *cobra.Command {
 	var noWait bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Start a local management plane with the L-KaaS controller and the seed examples",
-		Long: `demo builds what is missing (kube-apiserver, etcd: minutes on the first run), starts a
-local management plane with the L-KaaS, Flux source and Cluster API CRDs, runs the L-KaaS
-controller against it, applies the example fleet and prints how to reach it. Ctrl-C tears
-everything down.`,
-		Example: `  lkaas demo
+		Short: "Run the seed's mec-cluster on a local management plane with real Flux and Cluster API",
+		Long: `demo starts a local management plane: kube-apiserver, etcd, kube-controller-manager,
+Flux source-controller and the Cluster API managers (CAPD's in-memory backend) as child
+processes, a Git server and the EMCO emulator on loopback, and the L-KaaS controller. It pushes
+the seed's mec-cluster (a central cluster and three edge clusters) to the Git server, creates
+the tenant's GitRepository and Fleet, and shows the members (phase, Kubernetes version, EMCO
+registration) until the logical cluster is Ready; then it prints what to try next and keeps
+showing changes. Ctrl-C tears everything down.
+
+The plane's tools are built by ` + "`make e2e-tools`" + ` (` + "`make demo`" + ` does it first).`,
+		Example: `  make demo                 # builds what is missing, then runs lkaas demo
+  lkaas demo --no-wait      # stop once the logical cluster is Ready
   # in another shell, with the KUBECONFIG it prints:
-  kubectl get lkaas -A`,
+  lkaas status edge/edge`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Wait = !noWait
@@ -27,7 +33,7 @@ everything down.`,
 			return demo.Run(ctrl.SetupSignalHandler(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.StateDir, "state-dir", "", "Where the demo keeps its kubeconfig and logs (default: ~/.cache/lkaas/demo).")
-	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Tear down as soon as the plane is up and the examples are applied.")
+	cmd.Flags().StringVar(&opts.StateDir, "state-dir", "", "Where the demo keeps its kubeconfig, logs and Git repositories (default: ~/.cache/lkaas/demo; emptied first).")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Tear down as soon as the logical cluster is Ready.")
 	return cmd
 }

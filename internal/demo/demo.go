@@ -1,7 +1,9 @@
-// Package demo runs the L-KaaS demo: a local management plane (real kube-apiserver and etcd
-// with the L-KaaS, Flux source and Cluster API CRDs), the L-KaaS controller against it, and
-// gitops-examples/fleet-repo published as a Flux artifact and applied by two Fleets, until the
-// context ends. (The real source-controller and Git server come with the end-to-end issue.)
+// Package demo runs the L-KaaS demo on the real local management plane: kube-apiserver, etcd,
+// kube-controller-manager, Flux source-controller and the Cluster API managers (CAPD
+// in-memory) as child processes; a Git server and the EMCO emulator on loopback; and the
+// L-KaaS controller. It pushes the seed's mec-cluster to the Git server, creates the tenant's
+// GitRepository and Fleet, shows the members live until the logical cluster is Ready, and
+// keeps showing them (a push of a new version rolls them in waves) until the context ends.
 package demo
 
 import (
@@ -9,123 +11,269 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"net"
+	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
-	"github.com/dcn-ssu/lkaas/internal/manager"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/fluxcd/pkg/gittestserver"
 	"github.com/fluxcd/pkg/runtime/logger"
-	"github.com/fluxcd/pkg/testserver"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
+	"github.com/dcn-ssu/lkaas/internal/manager"
+	"github.com/dcn-ssu/lkaas/internal/source"
+	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // Options of a demo run.
 type Options struct {
-	// StateDir keeps the kubeconfig and logs; default ~/.cache/lkaas/demo.
+	// StateDir keeps the kubeconfig, the logs and the Git server's repositories; default
+	// ~/.cache/lkaas/demo. A previous run's state is removed.
 	StateDir string
-	// Wait keeps the plane up until the context ends; false tears it down once it is shown.
+	// Wait keeps the plane up, showing changes, until the context ends; false tears it down
+	// once the logical cluster is Ready.
 	Wait bool
+	// ReadyTimeout bounds the wait for a Ready logical cluster; default 15 minutes.
+	ReadyTimeout time.Duration
 	// Out receives what the demo shows.
 	Out io.Writer
 }
 
-// Run starts the plane, applies the examples, shows them, and tears everything down when ctx
-// ends (Ctrl-C) or, without Wait, right away.
+// How often source-controller looks for a push: short, so that a push shows up quickly.
+const pollInterval = 20 * time.Second
+
+// Run starts the plane, pushes the repository, shows the logical cluster coming up, and tears
+// everything down when ctx ends (Ctrl-C) or, without Wait, once it is Ready.
 func Run(ctx context.Context, opts Options) (err error) {
-	if opts.Out == nil {
-		opts.Out = os.Stdout
+	if err := opts.defaults(); err != nil {
+		return err
 	}
-	if opts.StateDir == "" {
+	out := opts.Out
+	begin := time.Now()
+	say := func(format string, args ...any) {
+		fmt.Fprintf(out, "==> %-78s %5.1fs\n", fmt.Sprintf(format, args...), time.Since(begin).Seconds())
+	}
+	// A previous run's logs and repositories would only confuse.
+	if err := os.RemoveAll(opts.StateDir); err != nil {
+		return err
+	}
+	logDir := filepath.Join(opts.StateDir, "logs")
+
+	fmt.Fprintf(out, "==> starting the management plane; logs in %s\n", logDir)
+	plane, err := testenv.StartManagementPlane(logDir, func(ready string) { say("ready: %s", ready) })
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "==> tearing down: the L-KaaS controller, the Git server, the EMCO emulator, then every process of the plane")
+		err = errors.Join(err, plane.Stop())
+		if err == nil {
+			fmt.Fprintln(out, "==> every process stopped")
+		}
+	}()
+
+	emcoURL, stopEMCO, err := startEMCOEmulator(filepath.Join(logDir, "emco-emulator.log"))
+	if err != nil {
+		return err
+	}
+	defer stopEMCO()
+	say("EMCO emulator at %s", emcoURL)
+
+	git, stopGit, err := startGitServer(filepath.Join(opts.StateDir, "git"), filepath.Join(logDir, "git-server.log"))
+	if err != nil {
+		return err
+	}
+	defer stopGit()
+	repoURL := git.HTTPAddress() + "/lkaas/mec.git"
+	if err := pushMecRepository(git, filepath.Join(opts.StateDir, "fleet-repository")); err != nil {
+		return err
+	}
+	say("pushed the mec-cluster fleet repository to %s", repoURL)
+
+	stopController, err := startController(ctx, plane)
+	if err != nil {
+		return err
+	}
+	defer stopController()
+	say("L-KaaS controller started")
+
+	c := plane.Env.Client
+	if err := createTenant(ctx, c, repoURL, emcoURL); err != nil {
+		return err
+	}
+	say("created GitRepository %s/%s and Fleet %s/%s (EMCO, status to %s)", Namespace, GitRepositoryName, Namespace, FleetName, StatusBranch)
+
+	watch := &watcher{c: c, out: out, begin: time.Now()}
+	if err := watch.untilReady(ctx, opts.ReadyTimeout); err != nil {
+		if ctx.Err() != nil {
+			return nil // Ctrl-C while it came up
+		}
+		return err
+	}
+	say("logical cluster %s/%s Ready: every member Available in CAPI and registered with EMCO", Namespace, LogicalClusterName)
+	printNextSteps(out, plane.Kubeconfig, repoURL, emcoURL)
+	if !opts.Wait {
+		return nil
+	}
+	fmt.Fprintln(out, "Showing changes as they happen. Press Ctrl-C to tear it all down.")
+	watch.untilDone(ctx)
+	return nil
+}
+
+func (o *Options) defaults() error {
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 15 * time.Minute
+	}
+	if o.StateDir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
 			return err
 		}
-		opts.StateDir = filepath.Join(cache, "lkaas", "demo")
+		o.StateDir = filepath.Join(cache, "lkaas", "demo")
 	}
-	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
-		return err
-	}
-	out := opts.Out
-
-	fmt.Fprintln(out, "==> starting kube-apiserver and etcd (the first run builds them: several minutes)")
-	env, err := testenv.Start(testenv.WithFluxSourceCRDs(), testenv.WithClusterAPICRDs())
-	if err != nil {
-		return err
-	}
-	defer func() {
-		fmt.Fprintln(out, "==> tearing down")
-		err = errors.Join(err, env.Stop())
-	}()
-
-	kubeconfig := filepath.Join(opts.StateDir, "kubeconfig")
-	data, err := env.Kubeconfig()
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		return err
-	}
-
-	fmt.Fprintln(out, "==> starting the L-KaaS controller")
-	mgrOpts := manager.Options{MetricsAddr: "127.0.0.1:0", HealthAddr: "127.0.0.1:0"}
-	// The demo's screen is for the fleet; the controller only speaks up on errors.
-	mgrOpts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
-	mgr, err := manager.New(env.Config, mgrOpts)
-	if err != nil {
-		return err
-	}
-	mgrCtx, stopManager := context.WithCancel(ctx)
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	defer func() {
-		stopManager()
-		err = errors.Join(err, <-mgrDone)
-	}()
-
-	fmt.Fprintln(out, "==> publishing gitops-examples/fleet-repo as a Flux artifact")
-	artifacts, err := testserver.NewTempArtifactServer()
-	if err != nil {
-		return err
-	}
-	artifacts.Start()
-	defer func() { artifacts.Stop(); _ = os.RemoveAll(artifacts.Root()) }()
-	revision, err := publishExampleRepository(ctx, env.Client, artifacts)
-	if err != nil {
-		return err
-	}
-
-	fmt.Fprintf(out, "==> creating the Fleets: platform (profiles, namespace default) and starlab (tenants/starlab)\n")
-	start := time.Now()
-	if err := createFleets(ctx, env.Client); err != nil {
-		return err
-	}
-	if err := waitForFleets(ctx, env.Client, revision, 2*time.Minute); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "==> both Fleets applied revision %s in %.1fs\n", revision, time.Since(start).Seconds())
-
-	fmt.Fprintf(out, "\nThe management plane is up.\n\n  export KUBECONFIG=%s\n  kubectl get lkaas -A\n\n", kubeconfig)
-	showObjects(ctx, out, kubeconfig)
-
-	if !opts.Wait {
-		return nil
-	}
-	fmt.Fprintln(out, "Press Ctrl-C to tear it all down.")
-	<-ctx.Done()
 	return nil
 }
 
-// showObjects prints `kubectl get lkaas -A` when kubectl is installed.
-func showObjects(ctx context.Context, out io.Writer, kubeconfig string) {
-	kubectl, err := exec.LookPath("kubectl")
+// startEMCOEmulator serves the EMCO emulator on a loopback port, logging each request.
+func startEMCOEmulator(logPath string) (url string, stop func(), err error) {
+	logFile, err := os.Create(logPath)
 	if err != nil {
-		return
+		return "", nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kubectl, "--kubeconfig", kubeconfig, "get", "lkaas", "-A")
-	cmd.Stdout, cmd.Stderr = out, out
-	_ = cmd.Run()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = logFile.Close()
+		return "", nil, err
+	}
+	reqLog := log.New(logFile, "", log.LstdFlags)
+	emu := emcotest.New()
+	handler := emu.Handler()
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqLog.Printf("%s %s", r.Method, r.URL.Path)
+		handler.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = logFile.Close()
+	}, nil
+}
+
+// startGitServer serves Git repositories under root over HTTP on loopback. The server logs
+// every request through the standard logger, which goes to logPath.
+func startGitServer(root, logPath string) (*gittestserver.GitServer, func(), error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.SetOutput(logFile)
+	git := gittestserver.NewGitServer(root)
+	if err := git.StartHTTP(); err != nil {
+		_ = logFile.Close()
+		return nil, nil, fmt.Errorf("demo: starting the Git server: %w", err)
+	}
+	return git, func() {
+		git.StopHTTP()
+		log.SetOutput(os.Stderr)
+		_ = logFile.Close()
+	}, nil
+}
+
+// pushMecRepository writes the demo repository to dir and pushes it as lkaas/mec.git, branch
+// main.
+func pushMecRepository(git *gittestserver.GitServer, dir string) error {
+	if err := WriteMecRepository(dir); err != nil {
+		return err
+	}
+	if err := git.InitRepo(dir, "main", "lkaas/mec.git"); err != nil {
+		return fmt.Errorf("demo: pushing the fleet repository: %w", err)
+	}
+	// The bare repository's HEAD still names master; a plain `git clone` must check out main.
+	head := filepath.Join(git.Root(), "lkaas", "mec.git", "HEAD")
+	return os.WriteFile(head, []byte("ref: refs/heads/main\n"), 0o644)
+}
+
+// startController runs the L-KaaS manager in this process, as `lkaas controller` would run it
+// on the plane, and waits for its caches.
+func startController(ctx context.Context, plane *testenv.Plane) (stop func(), err error) {
+	opts := manager.Options{
+		MetricsAddr: "0", HealthAddr: "0", ConcurrentReconciles: 4,
+		ArtifactMaxSize: source.DefaultMaxUntarSize,
+		// The local Git server speaks plain HTTP on loopback.
+		GitCredentialsOverHTTP: true,
+	}
+	// The demo's screen is for the fleet; the controller only speaks up on errors.
+	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
+	mgr, err := manager.New(plane.Env.Config, opts)
+	if err != nil {
+		return nil, err
+	}
+	mgrCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "L-KaaS controller:", err)
+		}
+	}
+	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
+	defer syncCancel()
+	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+		stop()
+		return nil, errors.New("demo: the L-KaaS controller's caches did not sync within a minute")
+	}
+	return stop, nil
+}
+
+// createTenant creates the tenant's namespace, GitRepository and Fleet.
+func createTenant(ctx context.Context, c client.Client, repoURL, emcoURL string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
+	for _, obj := range []client.Object{ns, GitRepository(repoURL, pollInterval), Fleet(emcoURL)} {
+		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("demo: creating %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// printNextSteps tells what to try with the plane that is up.
+func printNextSteps(out io.Writer, kubeconfig, repoURL, emcoURL string) {
+	lkaas := "lkaas"
+	if exe, err := os.Executable(); err == nil {
+		lkaas = exe
+	}
+	steps := []string{
+		"Look at it:",
+		"  export KUBECONFIG=" + kubeconfig,
+		"  " + lkaas + " status " + FleetName + " -n " + Namespace + "      # the Fleet as a tree",
+		"  kubectl get lkaas -n " + Namespace + "               # if you have kubectl",
+		"",
+		"Upgrade the members in waves (the centre first, then one edge at a time):",
+		"  git clone " + repoURL + " mec && cd mec",
+		"  sed -i 's/kubernetesVersion: v1.34.1/kubernetesVersion: v1.35.0/' tenant/mec-cluster.yaml",
+		"  git commit -am 'mec-cluster: Kubernetes v1.35.0' && git push",
+		"  # source-controller sees the push within " + pollInterval.String() + "; the table below follows the waves",
+		"",
+		"Read the status L-KaaS writes back to Git:",
+		"  git fetch origin " + StatusBranch + " && git log --stat origin/" + StatusBranch,
+		"  " + lkaas + " status --git " + repoURL,
+		"",
+		"EMCO (the emulator): curl " + emcoURL + "/v2/projects/dcn/logical-clouds",
+		"",
+	}
 	fmt.Fprintln(out)
+	fmt.Fprintln(out, strings.Join(steps, "\n"))
 }
