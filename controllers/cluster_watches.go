@@ -25,6 +25,15 @@ import (
 
 var kubeadmControlPlaneGVK = schema.GroupVersionKind{Group: "controlplane.cluster.x-k8s.io", Version: "v1beta2", Kind: "KubeadmControlPlane"}
 
+// WatchedClusterAPIKinds are the Cluster API kinds (core, kubeadm control plane, add-on
+// providers) the Cluster controller watches, each only if the API server serves it when the
+// controller is set up. The manager polls for those that were not served and restarts when
+// one appears (internal/manager), so that installing Cluster API after L-KaaS needs no
+// manual restart.
+func WatchedClusterAPIKinds() []schema.GroupVersionKind {
+	return []schema.GroupVersionKind{capiClusterGVK, kubeadmControlPlaneGVK, machineDeploymentGVK, crsBindingGVK, helmReleaseProxyGVK}
+}
+
 // SetupWithManager registers the reconciler and its watches: the cluster itself (spec,
 // labels, annotations such as paused and the rollout permit), the CAPI objects it owns
 // (status), the inputs of its render (profiles, catalogs, repository files, the Fleet's
@@ -43,9 +52,9 @@ func (r *ClusterReconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager
 	// CAPI objects: mapped by the render's cluster label, or CAPI's own cluster-name label
 	// for what CAPI creates (topology MachineDeployments, add-on reports).
 	byLabel := handler.EnqueueRequestsFromMapFunc(mapByClusterLabel)
-	for _, gvk := range []schema.GroupVersionKind{capiClusterGVK, kubeadmControlPlaneGVK, machineDeploymentGVK, crsBindingGVK, helmReleaseProxyGVK} {
+	for _, gvk := range WatchedClusterAPIKinds() {
 		if !kindServed(mgr.GetRESTMapper(), gvk) {
-			continue // that provider is not installed here; nothing of it to follow
+			continue // that provider is not installed (yet: the manager restarts when it is)
 		}
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(gvk)

@@ -16,6 +16,7 @@ import (
 	"github.com/fluxcd/pkg/runtime/probes"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
@@ -136,7 +137,8 @@ func shardedCache(selector labels.Selector) func(*rest.Config, cache.Options) (c
 			byObject[obj] = cache.ByObject{Label: selector}
 		}
 		// ByObject needs the kind's REST mapping: filter CAPI Clusters only where CAPI is
-		// installed (the Cluster controller watches them only then, too).
+		// installed (the Cluster controller watches them only then, too; if CAPI comes
+		// later, capiKindWatch restarts the manager).
 		capi := &clusterv1.Cluster{}
 		if gvk, err := apiutil.GVKForObject(capi, opts.Scheme); err == nil {
 			if _, err := opts.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
@@ -201,6 +203,17 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		newCache = shardedCache(selector)
 		// Each shard elects its own leader, as Flux's sharded controllers do.
 		leaderElectionID = leaderelection.GenerateID(ControllerName+"-leader-election", o.WatchLabelSelector)
+	}
+	// Cluster API kinds not served now are not watched (the Cluster controller and the
+	// sharded cache look at them once, below); note them before anything else looks, so that
+	// one installed meanwhile makes a needless restart rather than a missed watch.
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating a discovery client: %w", err)
+	}
+	unservedCAPI, err := unservedKinds(dc, controllers.WatchedClusterAPIKinds())
+	if err != nil {
+		return nil, fmt.Errorf("checking which Cluster API kinds are served: %w", err)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Cache:                         cacheOpts,
@@ -284,6 +297,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if err := statusWriter.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the status writer: %w", err)
+	}
+	if len(unservedCAPI) > 0 {
+		if err := mgr.Add(&capiKindWatch{discovery: dc, missing: unservedCAPI, period: capiCheckPeriod}); err != nil {
+			return nil, fmt.Errorf("adding the Cluster API kind watch: %w", err)
+		}
 	}
 	return mgr, nil
 }
