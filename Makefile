@@ -72,7 +72,7 @@ fuzz: ## Run each fuzz target for FUZZ_TIME (go test -fuzz takes one target at a
 
 .PHONY: e2e
 e2e: e2e-tools ## End-to-end tests (e2e/) against the full management plane.
-	$(GO) test -p 1 -timeout 60m -tags e2e ./e2e/...
+	$(GO) test -v -p 1 -timeout 60m -tags e2e ./e2e/...
 
 .PHONY: bench
 bench: tools ## Benchmarks on one core; prints time, memory, peak RSS and API requests.
