@@ -33,6 +33,7 @@ func TestFleetAppliesEachCommit(t *testing.T) {
 		counted += n
 	}
 	assert.Equal(t, int32(2), counted)
+	assert.Len(t, got.Status.Clusters, len(automationv1alpha1.ClusterPhases), "every phase counted, zeros too")
 
 	seoul := &automationv1alpha1.Cluster{}
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, seoul))

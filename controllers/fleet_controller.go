@@ -328,16 +328,19 @@ func (r *FleetReconciler) clusterPhases(ctx context.Context, fleet *automationv1
 	if err := r.Cache.List(ctx, &clusters, client.InNamespace(fleet.Namespace)); err != nil {
 		return nil, err
 	}
-	counts := map[string]int32{}
+	// Every phase is counted, zeros too. The status is merge-patched against the Fleet read
+	// from the cache; when that copy lags behind, a patch cannot remove a phase key it has not
+	// seen, and a stale count would stay. With a fixed set of keys no key is ever removed.
+	counts := make(map[string]int32, len(automationv1alpha1.ClusterPhases))
+	for _, phase := range automationv1alpha1.ClusterPhases {
+		counts[string(phase)] = 0
+	}
 	for _, c := range clusters.Items {
 		phase := string(c.Status.Phase)
 		if phase == "" {
 			phase = string(automationv1alpha1.ClusterPhasePending)
 		}
 		counts[phase]++
-	}
-	if len(counts) == 0 {
-		return nil, nil
 	}
 	return counts, nil
 }

@@ -263,11 +263,16 @@ func fleetStatusOf(f *automationv1alpha1.Fleet) fleetStatus {
 			return c.Type == WriterCondition
 		})),
 	}
-	if len(f.Status.Clusters) > 0 {
-		st.Clusters = make(map[string]int32, len(f.Status.Clusters))
-		for phase, n := range f.Status.Clusters {
-			st.Clusters[phase] = n // encoding/json writes map keys sorted
+	// The Fleet counts every phase, zeros too (see the Fleet controller); Git gets the phases
+	// that have clusters.
+	for phase, n := range f.Status.Clusters {
+		if n == 0 {
+			continue
 		}
+		if st.Clusters == nil {
+			st.Clusters = map[string]int32{}
+		}
+		st.Clusters[phase] = n // encoding/json writes map keys sorted
 	}
 	return st
 }

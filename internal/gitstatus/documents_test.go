@@ -104,7 +104,7 @@ func seed() Snapshot {
 				Inventory: &automationv1alpha1.Inventory{Entries: []automationv1alpha1.InventoryEntry{
 					{ID: "starlab_mec-cluster_intent.automation.dcn.ssu.ac.kr_LogicalCluster", Version: "v1", Hash: "a1b2c3"},
 				}},
-				Clusters:  map[string]int32{"Ready": 2, "Upgrading": 1, "Provisioned": 2},
+				Clusters:  map[string]int32{"Ready": 2, "Upgrading": 1, "Provisioned": 2, "Failed": 0, "Pending": 0},
 				WriteBack: &automationv1alpha1.WriteBackStatus{LastPushedCommit: "0c1d2e3f", LastPushTime: &t0},
 			},
 		},

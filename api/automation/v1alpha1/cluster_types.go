@@ -47,6 +47,12 @@ const (
 	ClusterPhaseFailed       ClusterPhase = "Failed"
 )
 
+// ClusterPhases lists every phase, in the order of a cluster's life.
+var ClusterPhases = []ClusterPhase{
+	ClusterPhasePending, ClusterPhaseProvisioning, ClusterPhaseProvisioned, ClusterPhaseUpgrading,
+	ClusterPhaseReady, ClusterPhaseDeleting, ClusterPhaseFailed,
+}
+
 // ClusterStatus is the observed state of a cluster, taken from its CAPI objects.
 type ClusterStatus struct {
 	// ObservedGeneration is the generation last acted on.

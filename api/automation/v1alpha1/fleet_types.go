@@ -289,7 +289,7 @@ type FleetStatus struct {
 	// +optional
 	Inventory *Inventory `json:"inventory,omitempty"`
 
-	// Clusters counts the fleet's clusters by phase.
+	// Clusters counts the fleet's clusters by phase; every phase is listed, zero when none.
 	// +optional
 	Clusters map[string]int32 `json:"clusters,omitempty"`
 
