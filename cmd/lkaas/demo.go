@@ -24,6 +24,7 @@ showing changes. Ctrl-C tears everything down.
 The plane's tools are built by ` + "`make e2e-tools`" + ` (` + "`make demo`" + ` does it first).`,
 		Example: `  make demo                 # builds what is missing, then runs lkaas demo
   lkaas demo --no-wait      # stop once the logical cluster is Ready
+  lkaas demo --plane-only   # a bare plane to try your own fleet repository on
   # in another shell, with the KUBECONFIG it prints:
   lkaas status edge/edge`,
 		Args: noArgs,
@@ -34,6 +35,7 @@ The plane's tools are built by ` + "`make e2e-tools`" + ` (` + "`make demo`" + `
 		},
 	}
 	cmd.Flags().StringVar(&opts.StateDir, "state-dir", "", "Where the demo keeps its kubeconfig, logs and Git repositories (default: ~/.cache/lkaas/demo; emptied first).")
+	cmd.Flags().BoolVar(&opts.PlaneOnly, "plane-only", false, "Start the management plane, the Git server, the EMCO emulator and the controller, and push nothing.")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "Tear down as soon as the logical cluster is Ready.")
 	return cmd
 }

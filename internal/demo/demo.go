@@ -40,6 +40,9 @@ type Options struct {
 	// Wait keeps the plane up, showing changes, until the context ends; false tears it down
 	// once the logical cluster is Ready.
 	Wait bool
+	// PlaneOnly starts the plane, the Git server, the emulator and the controller, prints how
+	// to reach them, and pushes nothing: a bare management plane for developers.
+	PlaneOnly bool
 	// ReadyTimeout bounds the wait for a Ready logical cluster; default 15 minutes.
 	ReadyTimeout time.Duration
 	// Out receives what the demo shows.
@@ -91,18 +94,24 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	defer stopGit()
-	repoURL := git.HTTPAddress() + "/lkaas/mec.git"
-	if err := pushMecRepository(git, filepath.Join(opts.StateDir, "fleet-repository")); err != nil {
-		return err
-	}
-	say("pushed the mec-cluster fleet repository to %s", repoURL)
-
 	stopController, err := startController(ctx, plane)
 	if err != nil {
 		return err
 	}
 	defer stopController()
 	say("L-KaaS controller started")
+
+	if opts.PlaneOnly {
+		printPlane(out, plane, git.HTTPAddress(), emcoURL)
+		<-ctx.Done()
+		return nil
+	}
+
+	repoURL := git.HTTPAddress() + "/lkaas/mec.git"
+	if err := pushMecRepository(git, filepath.Join(opts.StateDir, "fleet-repository")); err != nil {
+		return err
+	}
+	say("pushed the mec-cluster fleet repository to %s", repoURL)
 
 	c := plane.Env.Client
 	if err := createTenant(ctx, c, repoURL, emcoURL); err != nil {
@@ -179,7 +188,8 @@ func startGitServer(root, logPath string) (*gittestserver.GitServer, func(), err
 		return nil, nil, err
 	}
 	log.SetOutput(logFile)
-	git := gittestserver.NewGitServer(root)
+	// AutoCreate: a push to a repository that does not exist yet creates it.
+	git := gittestserver.NewGitServer(root).AutoCreate()
 	if err := git.StartHTTP(); err != nil {
 		_ = logFile.Close()
 		return nil, nil, fmt.Errorf("demo: starting the Git server: %w", err)
@@ -247,6 +257,21 @@ func createTenant(ctx context.Context, c client.Client, repoURL, emcoURL string)
 		}
 	}
 	return nil
+}
+
+// printPlane tells where the parts of a bare plane are.
+func printPlane(out io.Writer, plane *testenv.Plane, gitURL, emcoURL string) {
+	fmt.Fprintf(out, `
+The management plane is up: Flux source-controller, Cluster API (CAPD in-memory), L-KaaS.
+
+  export KUBECONFIG=%s
+  Git server:     %s/<org>/<repo>.git (create a repository by pushing to it)
+  EMCO emulator:  %s (a Fleet's spec.emco.endpoints[].url)
+  source-controller artifacts: http://%s
+  logs:           %s
+
+Press Ctrl-C to tear it all down.
+`, plane.Kubeconfig, gitURL, emcoURL, plane.SourceStorageAddr, plane.LogDir)
 }
 
 // printNextSteps tells what to try with the plane that is up.
