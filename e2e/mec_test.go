@@ -228,19 +228,27 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	lap("EMCO back: gwangju deregistered first, then its CAPI objects; logical cloud updated")
 }
 
-// clusterUIDs are the UIDs of the namespace's CAPI Clusters: equal sets, nothing re-created.
+// clusterUIDs identify the namespace's CAPI Clusters and L-KaaS Clusters with their specs:
+// UID and generation. Equal sets mean nothing was re-created and no spec was written. The
+// resourceVersion would also move with the CAPI controllers' own status writes, which go on
+// for a while after an upgrade and are not changes made by L-KaaS.
 func clusterUIDs(t *testing.T) []string {
 	t.Helper()
 	var capi unstructured.UnstructuredList
 	capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
 	capi.SetKind("ClusterList")
 	require.NoError(t, plane.Env.Client.List(context.Background(), &capi, client.InNamespace("edge")))
-	var uids []string
+	var ids []string
 	for _, c := range capi.Items {
-		uids = append(uids, c.GetName()+"/"+string(c.GetUID())+"/"+c.GetResourceVersion())
+		ids = append(ids, fmt.Sprintf("capi %s/%s/%d", c.GetName(), c.GetUID(), c.GetGeneration()))
 	}
-	slices.Sort(uids)
-	return uids
+	var clusters automationv1alpha1.ClusterList
+	require.NoError(t, plane.Env.Client.List(context.Background(), &clusters, client.InNamespace("edge")))
+	for _, c := range clusters.Items {
+		ids = append(ids, fmt.Sprintf("lkaas %s/%s/%d", c.Name, c.UID, c.Generation))
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // pushChange clones main, lets change edit the checkout, commits and pushes; it returns the
