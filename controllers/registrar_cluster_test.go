@@ -15,6 +15,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/controllers"
+	"github.com/dcn-ssu/lkaas/internal/apply"
 	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
 )
 
@@ -31,6 +32,7 @@ func TestClusterRegistrarLifecycle(t *testing.T) {
 		c.Labels = fleetLabels(ns)
 		c.Labels[automationv1alpha1.LocationLabel] = "kr-seoul"
 		c.Labels[automationv1alpha1.ManagedByLabel] = emcoEndpoint
+		c.Labels[apply.ShardLabel] = "shard1"
 		c.Spec.Tenant = "starlab"
 	})
 
@@ -61,7 +63,7 @@ func TestClusterRegistrarLifecycle(t *testing.T) {
 	require.True(t, ok, "clm holds the cluster")
 	assert.Equal(t, fakeKubeconfig(c.Name, 1), string(registered.Kubeconfig))
 	assert.Equal(t, []string{"location-kr-seoul", "managed-by-" + emcoEndpoint, "tenant-starlab"}, registered.Labels,
-		"labels follow the mapping in docs/emco.md; the Fleet's bookkeeping labels stay out")
+		"labels follow the mapping in docs/emco.md; the Fleet's bookkeeping labels and the shard stay out")
 	assert.Equal(t, []map[string]any{{"namespace": ns}, {"name": c.Name}}, registered.KvPairs["lkaas-owner"])
 
 	// Steady state: passes over the cluster read EMCO but write nothing.
