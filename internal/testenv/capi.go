@@ -15,7 +15,6 @@ import (
 	"io/fs"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,7 +82,7 @@ func StartClusterAPI(env *Env, logDir, kubeconfig string) (*ClusterAPI, error) {
 	}
 	bins := make([]string, len(capiProviders))
 	for i, p := range capiProviders {
-		bin, err := ToolPath(p.tool)
+		bin, err := BuiltToolPath(p.tool)
 		if err != nil {
 			return nil, err
 		}
@@ -107,20 +106,10 @@ func StartClusterAPI(env *Env, logDir, kubeconfig string) (*ClusterAPI, error) {
 	caBundle := base64.StdEncoding.EncodeToString(ca)
 
 	type ports struct{ webhook, health, diagnostics int }
-	used := map[int]bool{}
-	freePort := func() (int, error) {
-		for {
-			p, err := FreePort()
-			if err != nil || !used[p] {
-				used[p] = true
-				return p, err
-			}
-		}
-	}
 	portsOf := make([]ports, len(capiProviders))
 	for i := range capiProviders {
 		for _, p := range []*int{&portsOf[i].webhook, &portsOf[i].health, &portsOf[i].diagnostics} {
-			if *p, err = freePort(); err != nil {
+			if *p, err = FreePort(); err != nil {
 				return nil, err
 			}
 		}
@@ -433,22 +422,7 @@ func waitEstablished(ctx context.Context, c client.Client, objs []*unstructured.
 // their webhook server in it) and its webhook port serves our certificate.
 func waitManagerReady(p *Process, healthPort, webhookPort int, roots *x509.CertPool, timeout time.Duration) error {
 	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", healthPort)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	err := waitContext(context.Background(), timeout, func() (bool, error) {
-		if p.Exited() {
-			return false, fmt.Errorf("%s exited; see %s:\n%s", p.Name, p.LogPath, p.Tail(20))
-		}
-		resp, err := hc.Get(readyz)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s not ready within %s; see %s:\n%s", p.Name, timeout, p.LogPath, p.Tail(20))
-	}
-	if err != nil {
+	if err := waitHTTPOK(p, readyz, timeout); err != nil {
 		return err
 	}
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp",

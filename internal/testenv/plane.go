@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -28,10 +25,6 @@ type Plane struct {
 	// Kubeconfig is the path of a cluster-administrator kubeconfig for child processes.
 	Kubeconfig string
 
-	// ControllerManager is kube-controller-manager, once StartControllerManager returned.
-	ControllerManager *Process
-	// SourceController is Flux source-controller, once StartSourceController returned.
-	SourceController *Process
 	// SourceStorageAddr is the host:port where source-controller serves artifacts.
 	SourceStorageAddr string
 	// ClusterAPI is the four Cluster API managers, once StartClusterAPI returned.
@@ -99,9 +92,9 @@ func StartManagementPlane(logDir string, step func(ready string)) (*Plane, error
 		what  string
 		start func() error
 	}{
-		{"kube-controller-manager (garbage collector, namespaces)", func() error { _, err := p.StartControllerManager(); return err }},
-		{"Flux source-controller", func() error { _, err := p.StartSourceController(); return err }},
-		{"Cluster API managers (core, kubeadm bootstrap and control plane, CAPD in-memory)", func() error { _, err := p.StartClusterAPI(); return err }},
+		{"kube-controller-manager (garbage collector, namespaces)", p.StartControllerManager},
+		{"Flux source-controller", p.StartSourceController},
+		{"Cluster API managers (core, kubeadm bootstrap and control plane, CAPD in-memory)", p.StartClusterAPI},
 	}
 	for _, s := range starts {
 		if err := s.start(); err != nil {
@@ -110,27 +103,6 @@ func StartManagementPlane(logDir string, step func(ready string)) (*Plane, error
 		step(s.what)
 	}
 	return p, nil
-}
-
-// StartTestPlane is StartPlane for one test: the plane stops when the test ends; its logs are
-// removed when the test passed and kept, with their directory logged, when it failed.
-func StartTestPlane(t testing.TB, opts ...Option) *Plane {
-	t.Helper()
-	p, err := StartPlane("", opts...)
-	if err != nil {
-		t.Fatalf("starting the management plane: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := p.Stop(); err != nil {
-			t.Errorf("stopping the management plane: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("management plane logs kept in %s", p.LogDir)
-			return
-		}
-		_ = os.RemoveAll(p.LogDir)
-	})
-	return p
 }
 
 // StartProcess starts a process of the plane (logging to LogDir unless spec says otherwise)
@@ -152,25 +124,18 @@ func (p *Plane) StartProcess(spec ProcessSpec) (*Process, error) {
 	return proc, nil
 }
 
-// Processes returns the processes started so far, in start order.
-func (p *Plane) Processes() []*Process {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]*Process(nil), p.processes...)
-}
-
 // StartControllerManager runs kube-controller-manager with the two controllers the plane
 // needs, the garbage collector (objects go when their owners go) and the namespace controller
 // (deleted namespaces are emptied and go away), and waits until the garbage collector has
 // synced every resource and /healthz answers.
-func (p *Plane) StartControllerManager() (*Process, error) {
+func (p *Plane) StartControllerManager() error {
 	path, err := BuiltToolPath("kube-controller-manager")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	port, err := FreePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	proc, err := p.StartProcess(ProcessSpec{
 		Name: "kube-controller-manager",
@@ -185,40 +150,37 @@ func (p *Plane) StartControllerManager() (*Process, error) {
 		},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// /healthz answers as soon as the server listens; the garbage collector only collects once
 	// it has listed every resource, which its log says.
-	if err := proc.WaitForLog("Proceeding to collect garbage", controllerManagerReadyTimeout); err != nil {
-		return nil, p.startFailed(proc, err)
+	if err := proc.WaitForLog(controllerManagerReadyTimeout, "Proceeding to collect garbage"); err != nil {
+		return p.startFailed(proc, err)
 	}
 	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
 	if err := waitHTTPOK(proc, healthz, 30*time.Second); err != nil {
-		return nil, p.startFailed(proc, err)
+		return p.startFailed(proc, err)
 	}
-	p.mu.Lock()
-	p.ControllerManager = proc
-	p.mu.Unlock()
-	return proc, nil
+	return nil
 }
 
 // StartSourceController runs Flux source-controller on all namespaces, with its artifact
 // storage in LogDir, and waits until the GitRepository controller's workers start (its
 // /readyz answers before it works).
-func (p *Plane) StartSourceController() (*Process, error) {
+func (p *Plane) StartSourceController() error {
 	path, err := BuiltToolPath("source-controller")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var ports [3]int
 	for i := range ports {
 		if ports[i], err = FreePort(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	storage := filepath.Join(p.LogDir, "source-controller-storage")
 	if err := os.MkdirAll(storage, 0o700); err != nil {
-		return nil, err
+		return err
 	}
 	storageAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	proc, err := p.StartProcess(ProcessSpec{
@@ -238,18 +200,18 @@ func (p *Plane) StartSourceController() (*Process, error) {
 		Env: []string{"KUBECONFIG=" + p.Kubeconfig},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := waitForLogLine(proc, sourceControllerReadyTimeout, "Starting workers", `"controller":"gitrepository"`); err != nil {
-		return nil, p.startFailed(proc, err)
+	if err := proc.WaitForLog(sourceControllerReadyTimeout, "Starting workers", `"controller":"gitrepository"`); err != nil {
+		return p.startFailed(proc, err)
 	}
 	if err := proc.WaitForTCP(storageAddr, 30*time.Second); err != nil {
-		return nil, p.startFailed(proc, err)
+		return p.startFailed(proc, err)
 	}
 	p.mu.Lock()
-	p.SourceController, p.SourceStorageAddr = proc, storageAddr
+	p.SourceStorageAddr = storageAddr
 	p.mu.Unlock()
-	return proc, nil
+	return nil
 }
 
 // startFailed stops a process that did not become ready and says where its log is.
@@ -291,64 +253,15 @@ func (p *Plane) Stop() error {
 // StartClusterAPI installs the Cluster API CRDs and webhooks of core, kubeadm bootstrap,
 // kubeadm control plane and CAPD (in-memory backend) and starts the four managers; Stop ends
 // them.
-func (p *Plane) StartClusterAPI() (*ClusterAPI, error) {
+func (p *Plane) StartClusterAPI() error {
 	capi, err := StartClusterAPI(p.Env, p.LogDir, p.Kubeconfig)
 	if err != nil {
-		return nil, fmt.Errorf("testenv: %w\n(all logs of the plane: %s)", err, p.LogDir)
+		return fmt.Errorf("testenv: %w\n(all logs of the plane: %s)", err, p.LogDir)
 	}
 	p.mu.Lock()
 	p.ClusterAPI = capi
 	p.mu.Unlock()
-	return capi, nil
-}
-
-// BuiltToolPath returns the cached binary of a tool that hack/tools.sh builds, without
-// building it: the tools of the full plane take minutes to build, longer than a test should
-// wait, so `make e2e-tools` builds them ahead.
-func BuiltToolPath(name string) (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	script := filepath.Join(root, "hack", "tools.sh")
-	out, err := exec.Command(script, "--path", name).Output()
-	if err != nil {
-		return "", fmt.Errorf("testenv: %s --path %s: %w", script, name, err)
-	}
-	path := strings.TrimSpace(string(out))
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("testenv: %s is not built (no %s): run `make e2e-tools` first (it builds the plane's tools once, in minutes)", name, path)
-	}
-	return path, nil
-}
-
-// waitForLogLine waits until one line of the process's log contains every one of parts.
-func waitForLogLine(proc *Process, timeout time.Duration, parts ...string) error {
-	err := waitContext(context.Background(), timeout, func() (bool, error) {
-		data, _ := os.ReadFile(proc.LogPath)
-		for _, line := range strings.Split(string(data), "\n") {
-			if containsAll(line, parts) {
-				return true, nil
-			}
-		}
-		if proc.Exited() {
-			return false, fmt.Errorf("%s exited before logging a line with %q; see %s:\n%s", proc.Name, parts, proc.LogPath, proc.Tail(20))
-		}
-		return false, nil
-	})
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s did not log a line with %q within %s; see %s:\n%s", proc.Name, parts, timeout, proc.LogPath, proc.Tail(20))
-	}
-	return err
-}
-
-func containsAll(line string, parts []string) bool {
-	for _, part := range parts {
-		if !strings.Contains(line, part) {
-			return false
-		}
-	}
-	return true
+	return nil
 }
 
 // waitHTTPOK waits until url answers 200. The server's certificate is its own self-signed

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,12 +30,12 @@ type Process struct {
 	err  error
 
 	mu      sync.Mutex
-	waiters []lineWaiter
+	waiters []*lineWaiter
 }
 
 type lineWaiter struct {
-	contains string
-	found    chan struct{}
+	parts []string // a line must contain every one
+	found chan struct{}
 }
 
 // ProcessSpec says how to start a Process.
@@ -96,7 +97,7 @@ func (p *Process) copyLog(out io.Reader) {
 		p.mu.Lock()
 		kept := p.waiters[:0]
 		for _, w := range p.waiters {
-			if strings.Contains(line, w.contains) {
+			if containsAll(line, w.parts) {
 				close(w.found)
 				continue
 			}
@@ -109,25 +110,47 @@ func (p *Process) copyLog(out io.Reader) {
 	_ = p.log.Close()
 }
 
-// WaitForLog waits until the process prints a line containing s, it exits, or timeout passes.
-// Register the wait before the line can come: call it right after StartProcess.
-func (p *Process) WaitForLog(s string, timeout time.Duration) error {
-	w := lineWaiter{contains: s, found: make(chan struct{})}
+// WaitForLog waits until the process prints a line containing every one of parts, it exits,
+// or timeout passes. Register the wait before the line can come: call it right after
+// StartProcess.
+func (p *Process) WaitForLog(timeout time.Duration, parts ...string) error {
+	w := &lineWaiter{parts: parts, found: make(chan struct{})}
 	p.mu.Lock()
 	p.waiters = append(p.waiters, w)
 	p.mu.Unlock()
+	defer p.forget(w)
 	// The line may already be in the log.
-	if data, err := os.ReadFile(p.LogPath); err == nil && strings.Contains(string(data), s) {
-		return nil
+	if data, err := os.ReadFile(p.LogPath); err == nil {
+		for line := range strings.Lines(string(data)) {
+			if containsAll(line, parts) {
+				return nil
+			}
+		}
 	}
 	select {
 	case <-w.found:
 		return nil
 	case <-p.done:
-		return fmt.Errorf("%s exited before logging %q (%v); see %s:\n%s", p.Name, s, p.err, p.LogPath, p.Tail(20))
+		return fmt.Errorf("%s exited before logging a line with %q (%v); see %s:\n%s", p.Name, parts, p.err, p.LogPath, p.Tail(20))
 	case <-time.After(timeout):
-		return fmt.Errorf("%s did not log %q within %s; see %s:\n%s", p.Name, s, timeout, p.LogPath, p.Tail(20))
+		return fmt.Errorf("%s did not log a line with %q within %s; see %s:\n%s", p.Name, parts, timeout, p.LogPath, p.Tail(20))
 	}
+}
+
+// forget drops a waiter that stopped waiting.
+func (p *Process) forget(w *lineWaiter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.waiters = slices.DeleteFunc(p.waiters, func(x *lineWaiter) bool { return x == w })
+}
+
+func containsAll(line string, parts []string) bool {
+	for _, part := range parts {
+		if !strings.Contains(line, part) {
+			return false
+		}
+	}
+	return true
 }
 
 // WaitForTCP waits until addr accepts connections.
@@ -195,21 +218,33 @@ func (p *Process) Stop(grace time.Duration) error {
 	}
 }
 
-// FreePort picks a free port on 127.0.0.1 for a server that takes its port as a flag. It
-// stays below the kernel's range for outgoing connections (32768 and up), where a port that
-// was free a moment ago is soon taken, and below CAPD's in-memory servers (19000 and up).
+// FreePort picks a free port on 127.0.0.1 for a server that takes its port as a flag, never
+// one it handed out before in this process (a port picked but not yet listened on looks free).
+// It stays below the kernel's range for outgoing connections (32768 and up), where a port
+// that was free a moment ago is soon taken, and below CAPD's in-memory servers (19000 and up).
 func FreePort() (int, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for range 100 {
 		port := 10000 + rand.IntN(9000)
+		if handedOut.ports[port] {
+			continue
+		}
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			continue
 		}
 		_ = l.Close()
+		handedOut.ports[port] = true
 		return port, nil
 	}
 	return 0, errors.New("no free port between 10000 and 19000")
 }
+
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
 
 // waitContext is a helper for bounded polls.
 func waitContext(ctx context.Context, timeout time.Duration, poll func() (bool, error)) error {

@@ -50,16 +50,10 @@ func findUp(dir, marker string) (string, bool) {
 // etcd, kube-controller-manager, …), building it first when the cache lacks it. The first
 // build of kube-apiserver takes minutes; `make tools` does it ahead of the tests.
 func ToolPath(name string) (string, error) {
-	root, err := RepoRoot()
+	script, path, err := cachedTool(name)
 	if err != nil {
 		return "", err
 	}
-	script := filepath.Join(root, "hack", "tools.sh")
-	out, err := exec.Command(script, "--path", name).Output()
-	if err != nil {
-		return "", fmt.Errorf("testenv: %s --path %s: %w", script, name, err)
-	}
-	path := strings.TrimSpace(string(out))
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
@@ -70,4 +64,32 @@ func ToolPath(name string) (string, error) {
 		return "", fmt.Errorf("testenv: building %s: %w\n%s", name, err, stderr.String())
 	}
 	return path, nil
+}
+
+// BuiltToolPath returns the cached binary of a tool that hack/tools.sh builds, without
+// building it: the tools of the full plane take minutes to build, longer than a test should
+// wait, so `make e2e-tools` builds them ahead.
+func BuiltToolPath(name string) (string, error) {
+	_, path, err := cachedTool(name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(path); err != nil {
+		return "", fmt.Errorf("testenv: %s is not built (no %s): run `make e2e-tools` first (it builds the plane's tools once, in minutes)", name, path)
+	}
+	return path, nil
+}
+
+// cachedTool asks hack/tools.sh where a tool's binary lives in the cache (built or not).
+func cachedTool(name string) (script, path string, err error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", "", err
+	}
+	script = filepath.Join(root, "hack", "tools.sh")
+	out, err := exec.Command(script, "--path", name).Output()
+	if err != nil {
+		return "", "", fmt.Errorf("testenv: %s --path %s: %w", script, name, err)
+	}
+	return script, strings.TrimSpace(string(out)), nil
 }
