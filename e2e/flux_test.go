@@ -137,21 +137,17 @@ func pushExampleRepository(t *testing.T, repoPath string) (url, head string) {
 	return url, remoteHead(t, url)
 }
 
-// pushCatalog commits a copy of the tenant's first catalog under a new name and pushes it.
+// pushCatalog pushes a copy of the tenant's first catalog under a new name.
 func pushCatalog(t *testing.T, url, name string) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "repo")
-	gitCLI(t, "", "clone", "--quiet", "--branch", "main", url, dir)
-	data, err := os.ReadFile(filepath.Join(dir, "tenants", "starlab", "catalogs.yaml"))
-	require.NoError(t, err)
-	first, _, _ := strings.Cut(string(data), "\n---\n")
-	require.Contains(t, first, "name: core5g-cluster")
-	doc := strings.Replace(first, "name: core5g-cluster", "name: "+name, 1) + "\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tenants", "starlab", name+".yaml"), []byte(doc), 0o644))
-	gitCLI(t, dir, "add", ".")
-	gitCLI(t, dir, "commit", "--quiet", "-m", "Add catalog "+name)
-	gitCLI(t, dir, "push", "--quiet", "origin", "main")
-	return remoteHead(t, url)
+	return pushChange(t, url, "Add catalog "+name, func(dir string) {
+		data, err := os.ReadFile(filepath.Join(dir, "tenants", "starlab", "catalogs.yaml"))
+		require.NoError(t, err)
+		first, _, _ := strings.Cut(string(data), "\n---\n")
+		require.Contains(t, first, "name: core5g-cluster")
+		doc := strings.Replace(first, "name: core5g-cluster", "name: "+name, 1) + "\n"
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "tenants", "starlab", name+".yaml"), []byte(doc), 0o644))
+	})
 }
 
 func remoteHead(t *testing.T, url string) string {
@@ -162,15 +158,11 @@ func remoteHead(t *testing.T, url string) string {
 	return head
 }
 
-// requestReconcile does what a Flux Receiver does after a push: it sets the requestedAt
-// annotation on the GitRepositories, so source-controller fetches now, not at the interval.
+// requestReconcile asks source-controller to fetch every Fleet's GitRepository now.
 func requestReconcile(t *testing.T) {
 	t.Helper()
-	now := time.Now().Format(time.RFC3339Nano)
 	for _, f := range exampleFleets {
-		repo := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: f.namespace, Name: "fleet-repo"}}
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, now)
-		require.NoError(t, plane.Env.Client.Patch(context.Background(), repo, client.RawPatch("application/merge-patch+json", []byte(patch))))
+		reconcileNow(t, &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: f.namespace, Name: "fleet-repo"}})
 	}
 }
 

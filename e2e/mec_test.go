@@ -17,6 +17,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -211,7 +212,7 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 		st := emu.State()
 		_, registered := st.Cluster("edge", "gwangju-edge-cluster")
 		err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "gwangju-edge-cluster"}, capi)
-		return !registered && err != nil, fmt.Sprintf("registered %v, CAPI cluster %v", registered, err)
+		return !registered && apierrors.IsNotFound(err), fmt.Sprintf("registered %v, CAPI cluster %v", registered, err)
 	})
 	st = emu.State()
 	cloud, _ = st.LogicalCloud("dcn", "mec-cluster")
