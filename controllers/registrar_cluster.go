@@ -206,9 +206,9 @@ func (r *ClusterRegistrar) register(ctx context.Context, t *emcoTarget, cluster 
 // kr-seoul" becomes "location-kr-seoul"), so that placement intents can select by them.
 func emcoLabels(cluster *automationv1alpha1.Cluster) []string {
 	labels := maps.Clone(cluster.Labels)
-	delete(labels, apply.FleetNameLabel)
-	delete(labels, apply.FleetNamespaceLabel)
-	delete(labels, apply.ShardLabel) // which controller instance runs it is no placement fact
+	for _, bookkeeping := range apply.StampedLabels { // no placement facts
+		delete(labels, bookkeeping)
+	}
 	if cluster.Spec.Tenant != "" {
 		if labels == nil {
 			labels = map[string]string{}

@@ -87,7 +87,9 @@ func (r *StatusWriter) Reconcile(ctx context.Context, req ctrl.Request) (result 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	digest := gitstatus.StateDigest(docs)
+	// The Fleet's generation is part of what is remembered: a new write-back branch or URL
+	// must be written even when the observed state did not change.
+	digest := fmt.Sprintf("%s@%d", gitstatus.StateDigest(docs), fleet.Generation)
 	if r.known(req.NamespacedName) == digest {
 		return ctrl.Result{}, nil // Git already holds this state
 	}

@@ -10,6 +10,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/gitstatus"
+	"github.com/dcn-ssu/lkaas/internal/source"
 )
 
 // DefaultStatusBranch is where status goes when the Fleet names no branch.
@@ -34,13 +35,10 @@ func (r *StatusWriter) writeTarget(ctx context.Context, fleet *automationv1alpha
 	}
 	if ref := fleet.Spec.SourceRef; ref.Kind == sourcev1.GitRepositoryKind {
 		repo := &sourcev1.GitRepository{}
-		ns := ref.Namespace
-		if ns == "" {
-			ns = fleet.Namespace
-		}
-		if err := r.Cache.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, repo); err != nil {
+		key := source.Key(fleet.Namespace, ref)
+		if err := r.Cache.Get(ctx, key, repo); err != nil {
 			if t.URL == "" {
-				return t, fmt.Errorf("reading GitRepository %s/%s for the status repository: %w", ns, ref.Name, err)
+				return t, fmt.Errorf("reading GitRepository %s for the status repository: %w", key, err)
 			}
 		} else {
 			if t.URL == "" {
@@ -52,7 +50,7 @@ func (r *StatusWriter) writeTarget(ctx context.Context, fleet *automationv1alpha
 			}
 			// The source's credentials only in its own namespace: a Secret is never read
 			// across namespaces.
-			if secretName == "" && repo.Spec.SecretRef != nil && ns == fleet.Namespace {
+			if secretName == "" && repo.Spec.SecretRef != nil && key.Namespace == fleet.Namespace {
 				secretName = repo.Spec.SecretRef.Name
 			}
 		}

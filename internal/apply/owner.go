@@ -26,6 +26,10 @@ const (
 // shard does.
 const ShardLabel = "sharding.fluxcd.io/key"
 
+// StampedLabels are the labels Apply writes for its own bookkeeping; they describe which
+// Fleet and controller own an object, not the object itself.
+var StampedLabels = []string{FleetNameLabel, FleetNamespaceLabel, ShardLabel}
+
 // FleetFor returns the Fleet that applied obj, from its labels.
 func FleetFor(obj client.Object) (types.NamespacedName, bool) {
 	labels := obj.GetLabels()

@@ -42,7 +42,7 @@ func Plan(dir, fleet string, docs, tree map[string][]byte) (map[string][]byte, e
 	if err != nil {
 		return nil, err
 	}
-	readme := dir + "README.md"
+	readme := dir + ReadmeName
 	changes := map[string][]byte{}
 	stateChanged := false
 	for name, doc := range docs {

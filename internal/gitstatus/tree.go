@@ -56,7 +56,7 @@ func (g *fleetGroup) tree(b *strings.Builder) {
 		listed := map[string]bool{}
 		for _, m := range st.Members {
 			listed[m.Name] = true
-			children = append(children, fmt.Sprintf("%s\twave %d\t%s\t%s\t%s", m.Name, m.Wave, orDash(m.Phase), orDash(m.KubernetesVersion), registeredWord(m.Registered, true)))
+			children = append(children, fmt.Sprintf("%s\twave %d\t%s\t%s\t%s", m.Name, m.Wave, orDash(m.Phase), orDash(m.KubernetesVersion), registeredWord(m.Registered)))
 		}
 		for _, c := range members[[2]string{lc.doc.Metadata.Namespace, lc.doc.Metadata.Name}] {
 			if !listed[c.doc.Metadata.Name] {
@@ -85,7 +85,7 @@ func clusterLine(c entry, wave string) string {
 	st := c.doc.Status
 	registered := "—"
 	if st.EMCO != nil {
-		registered = registeredWord(st.EMCO.Registered, true)
+		registered = registeredWord(st.EMCO.Registered)
 	}
 	return fmt.Sprintf("%s%s\t%s\t%s\t%s", c.doc.Metadata.Name, wave, orDash(st.Phase), orDash(version(st.ControlPlaneVersion, st.WorkersVersion)), registered)
 }
@@ -102,11 +102,8 @@ func readyWord(conds []condition) string {
 	return "—"
 }
 
-func registeredWord(registered, known bool) string {
-	switch {
-	case !known:
-		return "—"
-	case registered:
+func registeredWord(registered bool) string {
+	if registered {
 		return "registered"
 	}
 	return "not registered"
