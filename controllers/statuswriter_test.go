@@ -301,6 +301,16 @@ func TestStatusWriterCommitsChangesOfObservedState(t *testing.T) {
 	head, _ := gitRun(s.clone("lkaas/status"), "rev-parse", "HEAD")
 	assert.Equal(t, strings.TrimSpace(head), f.Status.WriteBack.LastPushedCommit)
 	assert.True(t, conditions.IsTrue(&f, controllers.StatusWrittenCondition))
+
+	// A new status branch, with no change of observed state: the state goes there too.
+	require.Eventually(t, func() bool {
+		var f automationv1alpha1.Fleet
+		require.NoError(t, s.e.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "fleet"}, &f))
+		f.Spec.WriteBack.Branch = "lkaas/status-2"
+		return s.e.Client.Update(ctx, &f) == nil
+	}, defaultWait, tick)
+	s.waitFile("lkaas/status-2", "status/starlab/cluster/edge-00.yaml", "written to the new branch",
+		func(doc string) bool { return strings.Contains(doc, "phase: Ready") })
 }
 
 // Status on the branch the Fleet watches: the commit makes a new revision, the Fleet applies
