@@ -3,7 +3,6 @@ package testenv
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,51 +58,15 @@ func (r MemoryReport) String() string {
 
 // Descendants lists the processes that pid started, directly or not, that are still there.
 func Descendants(pid int) ([]int, error) {
-	children, err := childrenByParent()
+	procs, err := DescendantProcesses(pid)
 	if err != nil {
 		return nil, err
 	}
-	var out []int
-	queue := children[pid]
-	for len(queue) > 0 {
-		next := queue[0]
-		queue = append(queue[1:], children[next]...)
-		out = append(out, next)
+	pids := make([]int, len(procs))
+	for i, p := range procs {
+		pids[i] = p.PID
 	}
-	return out, nil
-}
-
-// childrenByParent maps each PID to the PIDs whose parent it is, from /proc/<pid>/stat.
-func childrenByParent() (map[int][]int, error) {
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	if err != nil {
-		return nil, err
-	}
-	children := map[int][]int{}
-	for _, path := range stats {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		// "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after
-		// the last ')'.
-		s := string(data)
-		end := strings.LastIndexByte(s, ')')
-		if end < 0 {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) < 2 {
-			continue
-		}
-		ppid, err1 := strconv.Atoi(fields[1])
-		pid, err2 := strconv.Atoi(strings.Fields(s)[0])
-		if err1 != nil || err2 != nil {
-			continue
-		}
-		children[ppid] = append(children[ppid], pid)
-	}
-	return children, nil
+	return pids, nil
 }
 
 // peakRSS reads a process's VmHWM from /proc/<pid>/status, in bytes.

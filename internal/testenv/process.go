@@ -69,8 +69,8 @@ func StartProcess(spec ProcessSpec) (*Process, error) {
 	if cmd.Dir == "" {
 		cmd.Dir = spec.LogDir
 	}
-	// Its own process group: Stop ends what it forks too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so that Stop ends what it forks too; and it dies with this process.
+	cmd.SysProcAttr = boundToParent()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		log.Close()

@@ -32,7 +32,8 @@ type Env struct {
 	// Scheme knows every kind L-KaaS uses.
 	Scheme *runtime.Scheme
 
-	env *envtest.Environment
+	env         *envtest.Environment
+	removeShims func()
 }
 
 type options struct {
@@ -119,6 +120,12 @@ func Start(opts ...Option) (*Env, error) {
 	}
 	dirs = append(dirs, o.crdDirs...)
 
+	// envtest starts them itself; the shims make them die with this process (lifetime.go).
+	shims, removeShims, err := boundShims(map[string]string{"kube-apiserver": apiServer, "etcd": etcd})
+	if err != nil {
+		return nil, fmt.Errorf("testenv: %w", err)
+	}
+
 	scheme := lkaasscheme.New()
 	env := &envtest.Environment{
 		Scheme:                   scheme,
@@ -127,7 +134,7 @@ func Start(opts ...Option) (*Env, error) {
 		ControlPlaneStopTimeout:  time.Minute,
 		AttachControlPlaneOutput: os.Getenv("LKAAS_TESTENV_VERBOSE") != "",
 	}
-	env.ControlPlane.GetAPIServer().Path = apiServer
+	env.ControlPlane.GetAPIServer().Path = shims["kube-apiserver"]
 	if o.auditLog != "" {
 		policy := filepath.Join(filepath.Dir(o.auditLog), "audit-policy.yaml")
 		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
@@ -138,11 +145,12 @@ func Start(opts ...Option) (*Env, error) {
 			Set("audit-log-path", o.auditLog).
 			Set("audit-log-mode", "blocking")
 	}
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: etcd}
+	env.ControlPlane.Etcd = &envtest.Etcd{Path: shims["etcd"]}
 
 	cfg, err := env.Start()
 	if err != nil {
 		_ = env.Stop()
+		removeShims()
 		return nil, fmt.Errorf("testenv: starting kube-apiserver and etcd: %w", err)
 	}
 	// Many tests and the demo write at once; the client-go defaults (5 qps) would throttle them.
@@ -151,9 +159,10 @@ func Start(opts ...Option) (*Env, error) {
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		_ = env.Stop()
+		removeShims()
 		return nil, fmt.Errorf("testenv: client: %w", err)
 	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env}, nil
+	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env, removeShims: removeShims}, nil
 }
 
 // auditPolicy records every request at the Metadata level, after it completes.
@@ -169,6 +178,7 @@ func (e *Env) Stop() error {
 	if e == nil || e.env == nil {
 		return nil
 	}
+	defer e.removeShims()
 	return e.env.Stop()
 }
 
