@@ -2,7 +2,6 @@ package main
 
 import (
 	"github.com/spf13/cobra"
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/dcn-ssu/lkaas/internal/demo"
 )
@@ -31,7 +30,7 @@ The plane's tools are built by ` + "`make e2e-tools`" + ` (` + "`make demo`" + `
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Wait = !noWait
 			opts.Out = cmd.OutOrStdout()
-			return demo.Run(ctrl.SetupSignalHandler(), opts)
+			return demo.Run(demo.SignalContext(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.StateDir, "state-dir", "", "Where the demo keeps its kubeconfig, logs and Git repositories (default: ~/.cache/lkaas/demo; emptied first).")

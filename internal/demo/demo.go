@@ -58,16 +58,29 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err := opts.defaults(); err != nil {
 		return err
 	}
-	out := opts.Out
-	begin := time.Now()
-	say := func(format string, args ...any) {
-		fmt.Fprintf(out, "==> %-78s %5.1fs\n", fmt.Sprintf(format, args...), time.Since(begin).Seconds())
+	if err := checkNoOtherPlane(); err != nil {
+		return err
 	}
 	// A previous run's logs and repositories would only confuse.
 	if err := os.RemoveAll(opts.StateDir); err != nil {
 		return err
 	}
 	logDir := filepath.Join(opts.StateDir, "logs")
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		return err
+	}
+	// What the terminal shows also goes to demo.log, which keeps the teardown's lines when the
+	// terminal is gone.
+	shown, err := os.Create(filepath.Join(opts.StateDir, "demo.log"))
+	if err != nil {
+		return err
+	}
+	defer shown.Close()
+	out := &screen{terminal: opts.Out, log: shown}
+	begin := time.Now()
+	say := func(format string, args ...any) {
+		fmt.Fprintf(out, "==> %-78s %5.1fs\n", fmt.Sprintf(format, args...), time.Since(begin).Seconds())
+	}
 
 	fmt.Fprintf(out, "==> starting the management plane; logs in %s\n", logDir)
 	plane, err := testenv.StartManagementPlane(logDir, func(ready string) { say("ready: %s", ready) })
@@ -94,7 +107,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	defer stopGit()
-	stopController, err := startController(ctx, plane)
+	stopController, err := startController(ctx, plane, out)
 	if err != nil {
 		return err
 	}
@@ -217,17 +230,23 @@ func pushMecRepository(git *gittestserver.GitServer, dir string) error {
 
 // startController runs the L-KaaS manager in this process, as `lkaas controller` would run it
 // on the plane, and waits for its caches.
-func startController(ctx context.Context, plane *testenv.Plane) (stop func(), err error) {
+func startController(ctx context.Context, plane *testenv.Plane, out io.Writer) (stop func(), err error) {
 	opts := manager.Options{
 		MetricsAddr: "0", HealthAddr: "0", ConcurrentReconciles: 4,
 		ArtifactMaxSize: source.DefaultMaxUntarSize,
 		// The local Git server speaks plain HTTP on loopback.
 		GitCredentialsOverHTTP: true,
 	}
-	// The demo's screen is for the fleet; the controller only speaks up on errors.
-	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
+	// The demo's screen is for the fleet: the controller's lines go to its log file.
+	logFile, err := os.Create(filepath.Join(plane.LogDir, "lkaas-controller.log"))
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = logger.Options{LogEncoding: "json", LogLevel: "info"}
+	opts.LogOutput = logFile
 	mgr, err := manager.New(plane.Env.Config, opts)
 	if err != nil {
+		_ = logFile.Close()
 		return nil, err
 	}
 	mgrCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -236,8 +255,9 @@ func startController(ctx context.Context, plane *testenv.Plane) (stop func(), er
 	stop = func() {
 		cancel()
 		if err := <-done; err != nil {
-			fmt.Fprintln(os.Stderr, "L-KaaS controller:", err)
+			fmt.Fprintln(out, "L-KaaS controller:", err)
 		}
+		_ = logFile.Close()
 	}
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
 	defer syncCancel()

@@ -3,10 +3,15 @@
 package manager
 
 import (
+	"io"
+
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
+	"go.uber.org/zap/zapcore"
 	"maps"
 	"os"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"time"
 
 	runtimeclient "github.com/fluxcd/pkg/runtime/client"
@@ -77,7 +82,10 @@ type Options struct {
 	// watchAllNamespaces is bound to --watch-all-namespaces; see watchNamespace.
 	watchAllNamespaces *bool
 
-	Logger         logger.Options
+	Logger logger.Options
+	// LogOutput, when set, receives the log lines instead of standard error (the demo keeps
+	// its terminal for the fleet and sends the controller's lines to a file).
+	LogOutput      io.Writer
 	LeaderElection leaderelection.Options
 	Client         runtimeclient.Options
 }
@@ -181,8 +189,8 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 
 // New builds a manager with the L-KaaS scheme, metrics, probes and leader election.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
-	log := logger.NewLogger(o.Logger)
-	ctrl.SetLogger(log)
+	log := newLogger(o)
+	logger.SetLogger(log) // controller-runtime and klog (client-go) alike
 
 	shutdown := o.GracefulShutdownPeriod
 	var cacheOpts cache.Options
@@ -304,4 +312,24 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		}
 	}
 	return mgr, nil
+}
+
+// newLogger is Flux's logger, or, with LogOutput, the same encoding and level written there.
+func newLogger(o Options) logr.Logger {
+	if o.LogOutput == nil {
+		return logger.NewLogger(o.Logger)
+	}
+	level := zapcore.InfoLevel
+	if o.Logger.LogLevel == "error" {
+		level = zapcore.ErrorLevel
+	} else if o.Logger.LogLevel == "debug" || o.Logger.LogLevel == "trace" {
+		level = zapcore.DebugLevel
+	}
+	opts := []zap.Opts{zap.WriteTo(o.LogOutput), zap.Level(level)}
+	if o.Logger.LogEncoding == "console" {
+		opts = append(opts, zap.ConsoleEncoder())
+	} else {
+		opts = append(opts, zap.JSONEncoder())
+	}
+	return zap.New(opts...)
 }
