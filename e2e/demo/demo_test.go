@@ -8,7 +8,6 @@ package demo
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +20,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // output collects the demo's standard output as it comes.
@@ -47,17 +44,9 @@ func (o *output) String() string {
 // printed (status from the cluster, an upgrade pushed with git, the status branch); Ctrl-C
 // tears everything down and leaves no process behind.
 func TestDemoReachesReadyAndCtrlCLeavesNothing(t *testing.T) {
-	root, err := testenv.RepoRoot()
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "lkaas")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/lkaas")
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
-
 	state := t.TempDir()
 	var shown output
-	demo := exec.Command(bin, "demo", "--state-dir", state)
+	demo := exec.Command(lkaasBinary, "demo", "--state-dir", state)
 	demo.Stdout, demo.Stderr = &shown, &shown
 	// Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
 	demo.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -115,17 +104,7 @@ func TestDemoReachesReadyAndCtrlCLeavesNothing(t *testing.T) {
 	assert.Contains(t, history, "lkaas: status of Fleet edge/edge")
 
 	// Ctrl-C in the middle of the rollout.
-	descendants, err := testenv.Descendants(demo.Process.Pid)
-	require.NoError(t, err)
-	var names []string
-	for _, pid := range descendants {
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		require.NoError(t, err)
-		names = append(names, strings.TrimSpace(string(comm)))
-	}
-	// The kernel cuts command names at 15 characters.
-	assert.ElementsMatch(t, []string{"etcd", "kube-apiserver", "kube-controller", "source-controll",
-		"capi-core", "capi-kubeadm-bo", "capi-kubeadm-co", "capd"}, names, "the plane's processes, and nothing else")
+	snapshot := planeSnapshot(t, demo.Process.Pid)
 	require.NoError(t, syscall.Kill(-demo.Process.Pid, syscall.SIGINT))
 	select {
 	case err := <-exited:
@@ -134,11 +113,7 @@ func TestDemoReachesReadyAndCtrlCLeavesNothing(t *testing.T) {
 		t.Fatal("the demo did not end within 2 minutes of Ctrl-C")
 	}
 	assert.Contains(t, shown.String(), "==> every process stopped")
-	for _, pid := range descendants {
-		_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
-		assert.True(t, os.IsNotExist(err), "process %d of the demo is gone", pid)
-	}
-	t.Logf("%d processes of the demo ended after Ctrl-C", len(descendants))
+	assertAllGone(t, snapshot, 0)
 }
 
 // printedCommand is the line of the demo's next steps that contains part, without its
