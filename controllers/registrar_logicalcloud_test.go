@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,11 +115,24 @@ func TestLogicalCloudRegistrarMecCluster(t *testing.T) {
 	})
 
 	// Steady state: every controller passes over everything; EMCO sees reads only.
+	// Wait until the passes have read every member and the cloud, then for a while longer: a
+	// write would follow the reads of its pass.
 	emu.ResetRequests()
 	touchFleet(t, ns)
-	time.Sleep(2 * time.Second)
-	assert.NotEmpty(t, emu.Requests(), "the passes read EMCO")
-	assert.Empty(t, writesOf(emu), "a steady state writes nothing to EMCO")
+	assert.Eventually(t, func() bool {
+		read := func(name string) bool {
+			return slices.ContainsFunc(emu.Requests(), func(r emcotest.Request) bool {
+				return r.Method == http.MethodGet && strings.Contains(r.Path+"/", "/"+name+"/")
+			})
+		}
+		for _, m := range seedMembers {
+			if !read(m.name) {
+				return false
+			}
+		}
+		return read("mec-cluster")
+	}, defaultWait, tick, "the passes read every member and the logical cloud")
+	assert.Never(t, func() bool { return len(emu.Writes()) > 0 }, 2*time.Second, tick, "a steady state writes nothing to EMCO: %v", writesOf(emu))
 
 	// CAPI rotates a member's kubeconfig: clm's copy is replaced (the cluster is deleted and
 	// re-created, so its reference is lifted and restored) and the logical cloud updated.

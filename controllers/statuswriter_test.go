@@ -162,15 +162,6 @@ func (s *statusEnv) commits(branch string) []string {
 	return strings.Split(strings.TrimSpace(out), "\n")
 }
 
-func (s *statusEnv) waitCommits(branch string, n int, what string) []string {
-	s.t.Helper()
-	var got []string
-	if !assert.Eventually(s.t, func() bool { got = s.commits(branch); return len(got) >= n }, defaultWait, 200*time.Millisecond) {
-		s.t.Fatalf("never %s; %s has %q", what, branch, got)
-	}
-	return got
-}
-
 // gitRun runs the git command line in dir, as a person reviewing the status would.
 // waitFile waits until the file at rel on branch satisfies ok, then for the writer to be
 // idle (a window with no further commit), and returns the number of commits then.
@@ -191,12 +182,14 @@ func (s *statusEnv) waitFile(branch, rel, what string, ok func(string) bool) int
 	return s.idle(branch)
 }
 
-// idle waits until a few windows pass without a commit and returns the commit count.
+// idle waits until several windows pass without a commit and returns the commit count. One
+// writer pass (a clone and a push) can take seconds on a loaded machine, so the quiet period
+// is well above a pass, not just above the window.
 func (s *statusEnv) idle(branch string) int {
 	s.t.Helper()
 	n := len(s.commits(branch))
 	for range 10 {
-		time.Sleep(3 * statusWindow)
+		time.Sleep(5 * statusWindow)
 		m := len(s.commits(branch))
 		if m == n {
 			return n
@@ -268,14 +261,25 @@ func TestStatusWriterCommitsChangesOfObservedState(t *testing.T) {
 		out, err := gitRun(human, args...)
 		require.NoError(t, err, out)
 	}
+	burstBegan := time.Now()
 	for i := range 20 {
 		s.phase(fmt.Sprintf("edge-%02d", i), automationv1alpha1.ClusterPhaseReady)
 	}
-	s.waitFile("lkaas/status", "status/starlab/cluster/edge-19.yaml", "says Ready",
+	burst := time.Since(burstBegan)
+	afterBurst := s.waitFile("lkaas/status", "status/starlab/cluster/edge-19.yaml", "says Ready",
 		func(doc string) bool { return strings.Contains(doc, "phase: Ready") })
 	subjects = s.commits("lkaas/status")
-	assert.Len(t, subjects, settled+2, "twenty phase changes, one commit on top of the human's: %q", subjects)
-	assert.Equal(t, "human: review notes", subjects[1])
+	// The writer gathers what changes within a window into one pass. Twenty status writes
+	// take a few hundred milliseconds, or seconds on a loaded machine: count what that
+	// allows, one pass per window the burst spanned.
+	writerCommits := afterBurst - settled - 1
+	require.Equal(t, "human: review notes", subjects[writerCommits], "the writer's commits sit on top of the human's: %q", subjects)
+	if burst < statusWindow/2 {
+		assert.Equal(t, 1, writerCommits, "twenty phase changes within half a window, one commit: %q", subjects)
+	} else {
+		assert.LessOrEqual(t, writerCommits, int(burst/statusWindow)+2, "the burst took %s; one commit per window at most: %q", burst, subjects)
+		t.Logf("the burst of twenty writes took %s (window %s): %d commits", burst, statusWindow, writerCommits)
+	}
 	repo = s.clone("lkaas/status")
 	assert.FileExists(t, filepath.Join(repo, "NOTES.md"), "the human's commit is kept")
 	for i := range 20 {
@@ -286,8 +290,12 @@ func TestStatusWriterCommitsChangesOfObservedState(t *testing.T) {
 
 	// A deleted cluster's document goes.
 	require.NoError(t, s.e.Client.Delete(ctx, &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "edge-19"}}))
-	s.waitCommits("lkaas/status", settled+3, "committed the deletion")
-	assert.NoFileExists(t, filepath.Join(s.clone("lkaas/status"), "status", s.ns, "cluster", "edge-19.yaml"))
+	require.Eventually(t, func() bool {
+		repo := s.clone("lkaas/status")
+		_, err := os.Stat(filepath.Join(repo, "status", s.ns, "cluster", "edge-19.yaml"))
+		return repo != "" && os.IsNotExist(err)
+	}, defaultWait, 200*time.Millisecond, "the deleted cluster's document goes")
+	s.idle("lkaas/status")
 
 	// Nothing secret anywhere in the history: not the kubeconfig, not its Secret's name.
 	history, err := gitRun(s.clone("lkaas/status"), "log", "-p", "--all")
@@ -295,11 +303,13 @@ func TestStatusWriterCommitsChangesOfObservedState(t *testing.T) {
 	assert.NotContains(t, history, "secret-token-edge-00")
 	assert.NotContains(t, history, "edge-00-kubeconfig")
 
-	var f automationv1alpha1.Fleet
-	require.NoError(t, s.e.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "fleet"}, &f))
-	require.NotNil(t, f.Status.WriteBack)
+	// The Fleet's status follows the push.
 	head, _ := gitRun(s.clone("lkaas/status"), "rev-parse", "HEAD")
-	assert.Equal(t, strings.TrimSpace(head), f.Status.WriteBack.LastPushedCommit)
+	var f automationv1alpha1.Fleet
+	assert.Eventually(t, func() bool {
+		require.NoError(t, s.e.Client.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: "fleet"}, &f))
+		return f.Status.WriteBack != nil && f.Status.WriteBack.LastPushedCommit == strings.TrimSpace(head)
+	}, defaultWait, tick, "status.writeBack.lastPushedCommit is the branch's head %s", head)
 	assert.True(t, conditions.IsTrue(&f, controllers.StatusWrittenCondition))
 
 	// A new status branch, with no change of observed state: the state goes there too.
