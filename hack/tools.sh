@@ -48,12 +48,22 @@ build() {
 	IFS='|' read -r _ module version pkg ldflags <<<"$line"
 	out="${cache}/${name}/${version}/${name}"
 	[ -x "$out" ] && return 0
-	echo "building ${name} ${version} into ${out%/*} (first time only)" >&2
 	mkdir -p "${out%/*}"
-	local start=$SECONDS
-	(cd "${root}/hack/tools/${module}" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "${ldflags}" -o "${out}.tmp" "${pkg}")
-	mv "${out}.tmp" "${out}"
+	# Two builds of one tool at once (a test building a missing etcd while `make e2e-tools`
+	# runs) wait for each other, and each writes its own temporary file: the first to finish
+	# puts the binary in place, the other finds it there.
+	if command -v flock >/dev/null 2>&1; then
+		exec {lock}>"${out%/*}/.lock"
+		flock "$lock"
+		[ -x "$out" ] && { exec {lock}>&-; return 0; }
+	fi
+	echo "building ${name} ${version} into ${out%/*} (first time only)" >&2
+	local start=$SECONDS tmp="${out}.tmp.$$"
+	(cd "${root}/hack/tools/${module}" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "${ldflags}" -o "${tmp}" "${pkg}")
+	mv -f "${tmp}" "${out}"
 	echo "built ${name} in $((SECONDS - start))s" >&2
+	[ -n "${lock:-}" ] && exec {lock}>&-
+	return 0
 }
 
 if [ "${1:-}" = "--path" ]; then
