@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -195,7 +196,13 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 		cond := conditions.Get(&cl, "Registered")
 		return !cl.DeletionTimestamp.IsZero() && cond != nil && cond.Reason == "Deregistering", fmt.Sprintf("%+v", cond)
 	})
-	time.Sleep(5 * time.Second)
+	// Let the registrar try EMCO again while it is down, so the check below comes after
+	// passes that could have (wrongly) let CAPI delete the cluster.
+	refusedBefore := refusedByEMCO(emu)
+	wait(t, 2*time.Minute, "two more EMCO attempts refused while it is down", func() (bool, string) {
+		n := refusedByEMCO(emu)
+		return n >= refusedBefore+2, fmt.Sprintf("%d refused", n-refusedBefore)
+	})
 	capi := &unstructured.Unstructured{}
 	capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
 	capi.SetKind("Cluster")
@@ -362,4 +369,15 @@ func capiServing(name string) (bool, string) {
 		}
 	}
 	return len(missing) == 0, fmt.Sprintf("not %v", missing)
+}
+
+// refusedByEMCO counts the requests the emulator answered 503, as a down EMCO behind a proxy.
+func refusedByEMCO(emu *emcotest.Emulator) int {
+	n := 0
+	for _, r := range emu.Requests() {
+		if r.Status == http.StatusServiceUnavailable {
+			n++
+		}
+	}
+	return n
 }
