@@ -212,7 +212,8 @@ func (r *LogicalCloudRegistrar) deploy(ctx context.Context, t *emcoTarget, lc *i
 			}
 		}
 	}
-	st, stErr := c.LogicalCloudStatus(ctx, t.Project, lc.Name)
+	// With readiness: status.emco.readyStatus must say Ready against real dcm too.
+	st, stErr := c.LogicalCloudStatusWithReadiness(ctx, t.Project, lc.Name)
 	if err == nil {
 		err = stErr
 	}

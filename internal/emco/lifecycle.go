@@ -80,7 +80,9 @@ func (s *LogicalCloudStatus) InProgress() bool {
 	return false
 }
 
-// LogicalCloudStatus reads the deployed summary status.
+// LogicalCloudStatus reads the deployed summary status (status=deployed), on
+// which every life-cycle decision rests. Real dcm leaves ReadyStatus out of
+// this answer (contract §4.4); LogicalCloudStatusWithReadiness fills it.
 func (c *Client) LogicalCloudStatus(ctx context.Context, project, lc string) (*LogicalCloudStatus, error) {
 	var out LogicalCloudStatus
 	q := url.Values{"status": {"deployed"}, "output": {"summary"}}
@@ -88,6 +90,23 @@ func (c *Client) LogicalCloudStatus(ctx context.Context, project, lc string) (*L
 		return nil, err
 	}
 	return &out, nil
+}
+
+// LogicalCloudStatusWithReadiness is LogicalCloudStatus plus dcm's
+// readiness: real dcm reports readyStatus only when asked status=ready, so it
+// takes a second read (contract §4.4). A cloud never instantiated has none.
+func (c *Client) LogicalCloudStatusWithReadiness(ctx context.Context, project, lc string) (*LogicalCloudStatus, error) {
+	st, err := c.LogicalCloudStatus(ctx, project, lc)
+	if err != nil || st.DeployedStatus == "" {
+		return st, err
+	}
+	var ready LogicalCloudStatus
+	q := url.Values{"status": {"ready"}, "output": {"summary"}}
+	if err := c.getJSON(ctx, DCM, lcPath(project, lc, "status"), q, &ready); err != nil {
+		return nil, err
+	}
+	st.ReadyStatus, st.ReadyCounts = ready.ReadyStatus, ready.ReadyCounts
+	return st, nil
 }
 
 // ClusterName is a provider-qualified cluster name.
