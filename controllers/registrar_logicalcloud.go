@@ -212,7 +212,8 @@ func (r *LogicalCloudRegistrar) deploy(ctx context.Context, t *emcoTarget, lc *i
 			}
 		}
 	}
-	st, stErr := c.LogicalCloudStatus(ctx, t.Project, lc.Name)
+	// With readiness: status.emco.readyStatus must say Ready against real dcm too.
+	st, stErr := c.LogicalCloudStatusWithReadiness(ctx, t.Project, lc.Name)
 	if err == nil {
 		err = stErr
 	}
@@ -271,7 +272,7 @@ func recordOf(t *emcoTarget, lc *intentv1.LogicalCluster, refs []emco.ClusterRef
 	return rec
 }
 
-// finalize deletes the logical cloud (terminate, references, permissions, cloud) before the
+// finalize deletes the logical cloud (terminate, every child, then the cloud) before the
 // LogicalCluster goes; its members deregister themselves as they are deleted.
 func (r *LogicalCloudRegistrar) finalize(ctx context.Context, lc *intentv1.LogicalCluster, fleet *automationv1alpha1.Fleet) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(lc, EMCOFinalizer) {

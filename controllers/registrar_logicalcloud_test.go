@@ -111,7 +111,7 @@ func TestLogicalCloudRegistrarMecCluster(t *testing.T) {
 			}
 		}
 		return slices.Equal(lc.Status.EMCO.Clusters, want) && lc.Status.EMCO.DeployedStatus == "Instantiated" &&
-			lc.Status.EMCO.Project == "dcn" && len(lc.Status.Members) == 4
+			lc.Status.EMCO.ReadyStatus == "Ready" && lc.Status.EMCO.Project == "dcn" && len(lc.Status.Members) == 4
 	})
 
 	// Steady state: every controller passes over everything; EMCO sees reads only.

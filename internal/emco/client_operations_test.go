@@ -117,6 +117,13 @@ func TestClientOperations(t *testing.T) {
 					if err == nil {
 						assert.True(t, st.IsInstantiated())
 						assert.Equal(t, emco.DeployedInstantiated, st.DeployedStatus)
+					}
+					return err
+				}, 0},
+				{"status with readiness (dcm reports it for status=ready only)", func() error {
+					st, err := c.LogicalCloudStatusWithReadiness(ctx, project, "lc0")
+					if err == nil {
+						assert.Equal(t, emco.DeployedInstantiated, st.DeployedStatus)
 						assert.Equal(t, "Ready", st.ReadyStatus)
 					}
 					return err

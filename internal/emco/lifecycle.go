@@ -80,7 +80,9 @@ func (s *LogicalCloudStatus) InProgress() bool {
 	return false
 }
 
-// LogicalCloudStatus reads the deployed summary status.
+// LogicalCloudStatus reads the deployed summary status (status=deployed), on
+// which every life-cycle decision rests. Real dcm leaves ReadyStatus out of
+// this answer (contract §4.4); LogicalCloudStatusWithReadiness fills it.
 func (c *Client) LogicalCloudStatus(ctx context.Context, project, lc string) (*LogicalCloudStatus, error) {
 	var out LogicalCloudStatus
 	q := url.Values{"status": {"deployed"}, "output": {"summary"}}
@@ -88,6 +90,23 @@ func (c *Client) LogicalCloudStatus(ctx context.Context, project, lc string) (*L
 		return nil, err
 	}
 	return &out, nil
+}
+
+// LogicalCloudStatusWithReadiness is LogicalCloudStatus plus dcm's
+// readiness: real dcm reports readyStatus only when asked status=ready, so it
+// takes a second read (contract §4.4). A cloud never instantiated has none.
+func (c *Client) LogicalCloudStatusWithReadiness(ctx context.Context, project, lc string) (*LogicalCloudStatus, error) {
+	st, err := c.LogicalCloudStatus(ctx, project, lc)
+	if err != nil || st.DeployedStatus == "" {
+		return st, err
+	}
+	var ready LogicalCloudStatus
+	q := url.Values{"status": {"ready"}, "output": {"summary"}}
+	if err := c.getJSON(ctx, DCM, lcPath(project, lc, "status"), q, &ready); err != nil {
+		return nil, err
+	}
+	st.ReadyStatus, st.ReadyCounts = ready.ReadyStatus, ready.ReadyCounts
+	return st, nil
 }
 
 // ClusterName is a provider-qualified cluster name.
@@ -191,9 +210,13 @@ func sameClusterSet(deployed []ClusterName, refs []ClusterReference) bool {
 }
 
 // DeleteLogicalCloud removes a logical cloud in the order dcm demands:
-// terminate it while its references still exist, then remove references and
-// user permissions (children), then the cloud. It returns ErrLogicalCloudBusy
-// while rsync is still terminating; call it again later. A missing cloud is not an error.
+// terminate it while its references still exist, then remove every child
+// (references, user permissions, quotas, kv-pairs), then the cloud. The order
+// is not only dcm's wish: a DELETE of a terminated cloud that still has a
+// child is refused with 409 after dcm has already dropped the cloud's app
+// contexts, and the cloud is broken for good (contract §4.5). It returns
+// ErrLogicalCloudBusy while rsync is still terminating; call it again later.
+// A missing cloud is not an error.
 func (c *Client) DeleteLogicalCloud(ctx context.Context, project, lc string) error {
 	if _, err := c.GetLogicalCloud(ctx, project, lc); err != nil {
 		return ignoreNotFound(err)
@@ -219,23 +242,36 @@ func (c *Client) DeleteLogicalCloud(ctx context.Context, project, lc string) err
 			return fmt.Errorf("%w: %s/%s is %s", ErrLogicalCloudBusy, project, lc, st.DeployedStatus)
 		}
 	}
-	refs, err := c.ListClusterReferences(ctx, project, lc)
-	if err != nil {
+	if err := c.deleteLogicalCloudChildren(ctx, project, lc); err != nil {
 		return err
-	}
-	for _, r := range refs {
-		if err := c.DeleteClusterReference(ctx, project, lc, r.Metadata.Name); err != nil {
-			return err
-		}
-	}
-	perms, err := c.ListUserPermissions(ctx, project, lc)
-	if err != nil {
-		return err
-	}
-	for _, perm := range perms {
-		if err := c.DeleteUserPermission(ctx, project, lc, perm.Metadata.Name); err != nil {
-			return err
-		}
 	}
 	return ignoreNotFound(c.delete(ctx, DCM, lcPath(project, lc)))
+}
+
+// logicalCloudChildren are the kinds dcm keeps under a logical cloud; each
+// blocks the cloud's delete while one is left.
+var logicalCloudChildren = []string{"cluster-references", "user-permissions", "cluster-quotas", "kv-pairs"}
+
+// deleteLogicalCloudChildren deletes every child of a logical cloud, stopping
+// at the first failure so that the cloud itself is never asked to go while a
+// child is left.
+func (c *Client) deleteLogicalCloudChildren(ctx context.Context, project, lc string) error {
+	for _, kind := range logicalCloudChildren {
+		var children []struct {
+			Metadata Metadata `json:"metadata"`
+		}
+		err := c.getJSON(ctx, DCM, lcPath(project, lc, kind), nil, &children)
+		if kind == "cluster-references" && isNoClusterReferences(err) {
+			continue // dcm's answer for "none"
+		}
+		if err != nil {
+			return err
+		}
+		for _, child := range children {
+			if err := ignoreNotFound(c.delete(ctx, DCM, lcPath(project, lc, kind, child.Metadata.Name))); err != nil {
+				return fmt.Errorf("emco: deleting %s %s of logical cloud %s/%s: %w", kind, child.Metadata.Name, project, lc, err)
+			}
+		}
+	}
+	return nil
 }

@@ -112,6 +112,27 @@ func TestLevel1WithoutPrimaryPermissionIsRefused(t *testing.T) {
 	assert.Equal(t, 500, emco.StatusCode(err), "no permission at all surfaces as a generic 500")
 }
 
+// dcm refuses a user permission whose apiGroups, resources or verbs is null;
+// a Go caller's nil list must reach it as [].
+func TestUserPermissionNilListsAreSentEmpty(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, "ingress")
+	c := h.client
+	setupBasics(t, c)
+	_, err := c.EnsureLogicalCloud(ctx, project, emco.LogicalCloud{Metadata: emco.Metadata{Name: "lc1"},
+		Spec: emco.LogicalCloudSpec{Namespace: "ns1", User: emco.User{UserName: "u", Type: "certificate"}}})
+	require.NoError(t, err)
+	perm := emco.UserPermission{Metadata: emco.Metadata{Name: "read-pods"},
+		Spec: emco.UserPermissionSpec{Namespace: "ns1", Resources: []string{"pods"}, Verbs: []string{"get"}}}
+	_, err = c.EnsureUserPermissions(ctx, project, "lc1", []emco.UserPermission{perm})
+	require.NoError(t, err)
+	change, err := c.EnsureUserPermissions(ctx, project, "lc1", []emco.UserPermission{perm})
+	require.NoError(t, err)
+	assert.Equal(t, emco.Unchanged, change, "nil and [] are the same permission")
+	cloud, _ := h.emu.State().LogicalCloud(project, "lc1")
+	assert.Equal(t, []string{"read-pods"}, cloud.Permissions)
+}
+
 func TestLogicalCloudGuards(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t, "ingress")

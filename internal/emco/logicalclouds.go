@@ -188,8 +188,14 @@ func (c *Client) ListUserPermissions(ctx context.Context, project, lc string) ([
 	return out, c.getJSON(ctx, DCM, lcPath(project, lc, "user-permissions"), nil, &out)
 }
 
-// CreateUserPermission adds a user permission (409 when it exists).
+// CreateUserPermission adds a user permission (409 when it exists). A nil
+// list is sent as []: dcm refuses null for apiGroups, resources and verbs (400).
 func (c *Client) CreateUserPermission(ctx context.Context, project, lc string, perm UserPermission) error {
+	for _, list := range []*[]string{&perm.Spec.APIGroups, &perm.Spec.Resources, &perm.Spec.Verbs} {
+		if *list == nil {
+			*list = []string{}
+		}
+	}
 	return c.sendJSON(ctx, DCM, http.MethodPost, lcPath(project, lc, "user-permissions"), perm, nil)
 }
 

@@ -85,6 +85,10 @@ func TestAgainstRealEMCO(t *testing.T) {
 		st, err := c.LogicalCloudStatus(ctx, proj, lc)
 		return err == nil && st.DeployedStatus == emco.DeployedInstantiated
 	}, time.Minute, time.Second)
+	// Real dcm reports readiness only for status=ready (contract §4.4).
+	st, err := c.LogicalCloudStatusWithReadiness(ctx, proj, lc)
+	require.NoError(t, err)
+	assert.Equal(t, "Ready", st.ReadyStatus, "a level-0 cloud is ready once instantiated")
 
 	change, err = c.EnsureCluster(ctx, emco.ClusterRegistration{Provider: cp, Cluster: emco.Metadata{Name: members[0]}, Kubeconfig: kubeconfigFor(members[0], "v2"), Project: proj})
 	require.NoError(t, err)

@@ -224,7 +224,8 @@ func (e *Emulator) getCluster(w http.ResponseWriter, r *http.Request, v map[stri
 		_ = json.NewEncoder(part).Encode(c.body)
 		part, _ = mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/octet-stream"}, "Content-Disposition": {"form-data; name=file; filename=kubeconfig"}})
 		_, _ = part.Write(c.kubeconfig)
-		_ = mw.Close()
+		// No mw.Close(): real clm never writes the closing "--boundary--", so a
+		// strict reader fails after the last part (contract §2.4).
 		w.Header().Set("Content-Type", mw.FormDataContentType())
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(buf.Bytes())

@@ -32,6 +32,7 @@ type step struct {
 	wantBody    string // exact body, if set
 	wantType    string // Content-Type prefix, if set
 	wantContain string
+	wantLacks   string // must not be in the body, if set
 	// settle lists the deployedStatus values an instantiate, update or
 	// terminate may end in: after the step, the logical cloud's status is
 	// polled (bounded) until rsync is done. The emulator is done at once; a
@@ -99,6 +100,9 @@ func run(t *testing.T, base string, steps []step) {
 		if s.wantContain != "" {
 			assert.Contains(t, string(data), s.wantContain, s.name)
 		}
+		if s.wantLacks != "" {
+			assert.NotContains(t, string(data), s.wantLacks, s.name)
+		}
 		if s.wantType != "" {
 			assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), s.wantType),
 				"%s: Content-Type %q, want %q", s.name, resp.Header.Get("Content-Type"), s.wantType)
@@ -140,7 +144,7 @@ func TestEmulatorCommonConventions(t *testing.T) {
 		{name: "§3 get missing project", method: "GET", path: "/v2/projects/nope", wantStatus: 404, wantBody: "Project not found\n"},
 		{name: "§1 PUT name mismatch", method: "PUT", path: "/v2/projects/proj1", body: `{"metadata":{"name":"other"}}`, wantStatus: 400, wantBody: "Mismatched name in PUT request\n"},
 		{name: "§3 project PUT answers 200", method: "PUT", path: "/v2/projects/proj1", body: `{"metadata":{"name":"proj1","description":"d"}}`, wantStatus: 200},
-		{name: "§1 delete missing", method: "DELETE", path: "/v2/projects/nope", wantStatus: 404, wantBody: "The requested resource not found\n"},
+		{name: "§1 delete missing project: the handler reads it first", method: "DELETE", path: "/v2/projects/nope", wantStatus: 404, wantBody: "Project not found\n"},
 		{name: "§1 /metrics is served", method: "GET", path: "/metrics", wantStatus: 200,
 			emulatorOnly: "each service serves /metrics on its own port; which one an ingress routes /metrics to, if any, is not EMCO's"},
 	})
@@ -193,6 +197,10 @@ func TestEmulatorClusterProvidersAndClusters(t *testing.T) {
 	})
 }
 
+// Real clm sends the multipart cluster GET without the closing "--boundary--"
+// (contract §2.4): the parts are all there, but a strict reader such as Go's
+// mime/multipart fails after the last one instead of reaching io.EOF. That is
+// why the client reads kubeconfigs as application/octet-stream.
 func TestEmulatorMultipartClusterGet(t *testing.T) {
 	_, base := target(t)
 	run(t, base, []step{
@@ -203,22 +211,39 @@ func TestEmulatorMultipartClusterGet(t *testing.T) {
 	req.Header.Set("Accept", "multipart/form-data")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
 	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	require.NoError(t, err)
-	mr := multipart.NewReader(resp.Body, params["boundary"])
+	boundary := params["boundary"]
+	require.NotEmpty(t, boundary)
+	assert.NotContains(t, string(raw), "--"+boundary+"--", "§2.4 no closing boundary")
+
+	mr := multipart.NewReader(bytes.NewReader(raw), boundary)
 	parts := map[string]string{}
+	var endErr error
 	for {
 		part, err := mr.NextPart()
-		if err == io.EOF {
+		if err != nil {
+			endErr = err
 			break
 		}
-		require.NoError(t, err)
-		data, _ := io.ReadAll(part)
+		data, readErr := io.ReadAll(part)
 		parts[part.FormName()] = string(data)
+		if readErr != nil {
+			endErr = readErr
+			break
+		}
 	}
+	assert.Error(t, endErr, "a strict reader fails after the last part")
+	assert.NotErrorIs(t, endErr, io.EOF, "a strict reader never sees a clean end")
 	assert.Contains(t, parts["metadata"], `"name":"c1"`)
-	assert.Equal(t, string(kubeconfig), parts["file"])
+	assert.Contains(t, string(raw), string(kubeconfig), "the kubeconfig is all there")
+	// The strict reader even holds back the file's last bytes, which might have
+	// begun a boundary: another reason to use application/octet-stream.
+	assert.True(t, strings.HasPrefix(string(kubeconfig), parts["file"]) && parts["file"] != "", "file part %q", parts["file"])
 }
 
 func TestEmulatorLabelsAndKvPairs(t *testing.T) {
@@ -270,6 +295,10 @@ func TestEmulatorLogicalCloudLevel0Lifecycle(t *testing.T) {
 			wantBody: `{"metadata":{"name":"lc0","description":"","userData1":"","userData2":""},"spec":{"namespace":"","labels":null,"level":"0","user":{"userName":"","type":""}}}` + "\n"},
 		{name: "§4.3 duplicate", method: "POST", path: "/v2/projects/proj1/logical-clouds", body: `{"metadata":{"name":"lc0"},"spec":{"level":"0"}}`, wantStatus: 409, wantBody: "Logical Cloud already exists\n"},
 		{name: "§4.3 missing", method: "GET", path: "/v2/projects/proj1/logical-clouds/nope", wantStatus: 404, wantBody: "Logical Cloud not found\n"},
+		{name: "§1 delete missing logical cloud: the handler reads it first", method: "DELETE", path: "/v2/projects/proj1/logical-clouds/nope", wantStatus: 404, wantBody: "Logical Cloud not found\n"},
+		{name: "§1 null user-permission list", method: "GET", path: lc0 + "/user-permissions", wantStatus: 200, wantBody: "null\n"},
+		{name: "§1 null cluster-quota list", method: "GET", path: lc0 + "/cluster-quotas", wantStatus: 200, wantBody: "null\n"},
+		{name: "§1 null kv-pair list", method: "GET", path: lc0 + "/kv-pairs", wantStatus: 200, wantBody: "null\n"},
 		{name: "§4.3 PUT name mismatch", method: "PUT", path: lc0, body: `{"metadata":{"name":"x"},"spec":{"level":"0"}}`, wantStatus: 409, wantBody: "Logical Cloud name mismatch\n"},
 		{name: "§4.3 references: 400 instead of []", method: "GET", path: lc0 + "/cluster-references", wantStatus: 400, wantBody: "No Cluster References associated\n"},
 		{name: "§4.3 instantiate without references", method: "POST", path: lc0 + "/instantiate", wantStatus: 400, wantBody: "No Cluster References associated\n"},
@@ -288,7 +317,9 @@ func TestEmulatorLogicalCloudLevel0Lifecycle(t *testing.T) {
 		{name: "§2.2#12 referenced cluster cannot go", method: "DELETE", path: "/v2/cluster-providers/cp1/clusters/c1", wantStatus: 409, wantBody: "Cannot delete without deleting or updating referencing resources first\n"},
 		{name: "§4.3 instantiate → 202 empty", method: "POST", path: lc0 + "/instantiate", wantStatus: 202, wantBody: "", settle: []string{"Instantiated"}},
 		{name: "§4.3 instantiate twice", method: "POST", path: lc0 + "/instantiate", wantStatus: 409, wantBody: "The Logical Cloud is already instantiated\n"},
-		{name: "§4.4 instantiated status", method: "GET", path: lc0 + "/status?status=deployed&output=summary", wantStatus: 200, wantContain: `"deployedStatus":"Instantiated","readyStatus":"Ready"`},
+		{name: "§4.4 status=deployed has no readyStatus", method: "GET", path: lc0 + "/status?status=deployed&output=summary", wantStatus: 200, wantContain: `"deployedStatus":"Instantiated"`, wantLacks: `readyStatus`},
+		{name: "§4.4 status=ready has readyStatus", method: "GET", path: lc0 + "/status?status=ready&output=summary", wantStatus: 200, wantContain: `"readyStatus":"Ready"`},
+		{name: "§4.4 status is ready by default", method: "GET", path: lc0 + "/status", wantStatus: 200, wantContain: `"readyStatus":"Ready"`},
 		{name: "§4.4 status clusters", method: "GET", path: lc0 + "/status?clusters", wantStatus: 200,
 			wantBody: `{"project":"proj1","name":"lc0","clustersByApp":[{"app":"logical-cloud","clusters":[{"clusterProvider":"cp1","cluster":"c1"}]}]}` + "\n"},
 		{name: "§4.3 bad status query", method: "GET", path: lc0 + "/status?status=bogus", wantStatus: 400, wantBody: "Invalid query status\n"},
@@ -299,7 +330,8 @@ func TestEmulatorLogicalCloudLevel0Lifecycle(t *testing.T) {
 		{name: "§4.3 update → 202 with JSON", method: "POST", path: lc0 + "/update", wantStatus: 202, wantType: "application/json", settle: []string{"Instantiated", "Updated"}},
 		{name: "§4.3 terminate → 202", method: "POST", path: lc0 + "/terminate", wantStatus: 202, settle: []string{"Terminated"}},
 		{name: "§4.3 terminate twice", method: "POST", path: lc0 + "/terminate", wantStatus: 409, wantBody: "The Logical Cloud has already been terminated\n"},
-		{name: "§4.3 delete with references", method: "DELETE", path: lc0, wantStatus: 409, wantBody: "Cannot delete parent without deleting child references first\n"},
+		// Not "delete with references" here: on real dcm that breaks the cloud for
+		// good (§4.5); TestEmulatorBrokenLogicalCloud checks it on the emulator.
 		{name: "§3 project with logical clouds", method: "DELETE", path: "/v2/projects/proj1", wantStatus: 409, wantBody: "Cannot delete parent without deleting child references first\n"},
 		{method: "DELETE", path: lc0 + "/cluster-references/c1-ref", wantStatus: 204},
 		{name: "§4.3 delete terminated cloud", method: "DELETE", path: lc0, wantStatus: 204},
@@ -323,6 +355,35 @@ func TestEmulatorStuckLogicalCloudPitfall(t *testing.T) {
 		{name: "§4.5 re-adding a reference unsticks it", method: "POST", path: lc0 + "/cluster-references", body: `{"metadata":{"name":"c1-ref"},"spec":{"clusterProvider":"cp1","cluster":"c1"}}`, wantStatus: 201},
 		{method: "POST", path: lc0 + "/terminate", wantStatus: 202, settle: []string{"Terminated"}},
 	})
+}
+
+// TestEmulatorBrokenLogicalCloud is real dcm's defect (contract §4.5): a DELETE
+// of a terminated logical cloud that still has children is refused with 409,
+// but dcm has already deleted the cloud's app contexts, and from then on every
+// call that needs them fails with 500. The emulator breaks the cloud the same
+// way, so that a client that deletes in the wrong order fails in tests.
+func TestEmulatorBrokenLogicalCloud(t *testing.T) {
+	skipIfReal(t, "it would leave a logical cloud behind that nobody can delete any more, on a shared EMCO")
+	e, base := target(t)
+	setUpDCM(t, e, base)
+	run(t, base, []step{
+		{method: "POST", path: "/v2/projects/proj1/logical-clouds", body: `{"metadata":{"name":"lc0"},"spec":{"level":"0"}}`, wantStatus: 201},
+		{method: "POST", path: lc0 + "/cluster-references", body: `{"metadata":{"name":"c1-ref"},"spec":{"clusterProvider":"cp1","cluster":"c1"}}`, wantStatus: 201},
+		{method: "POST", path: lc0 + "/instantiate", wantStatus: 202},
+		{method: "POST", path: lc0 + "/terminate", wantStatus: 202},
+		{name: "§4.5 delete with a reference left: the expected 409", method: "DELETE", path: lc0, wantStatus: 409, wantBody: "Cannot delete parent without deleting child references first\n"},
+		{name: "§4.5 the record is still there", method: "GET", path: lc0, wantStatus: 200},
+		{name: "§4.5 but its reference cannot be deleted", method: "DELETE", path: lc0 + "/cluster-references/c1-ref", wantStatus: 500, wantBody: "Error getting app context status\n"},
+		{name: "§4.5 nor a reference added", method: "POST", path: lc0 + "/cluster-references", body: `{"metadata":{"name":"r2"},"spec":{"clusterProvider":"cp1","cluster":"c1"}}`, wantStatus: 500},
+		{name: "§4.5 status fails", method: "GET", path: lc0 + "/status", wantStatus: 500},
+		{name: "§4.5 instantiate fails", method: "POST", path: lc0 + "/instantiate", wantStatus: 500},
+		{name: "§4.5 terminate fails", method: "POST", path: lc0 + "/terminate", wantStatus: 500},
+		{name: "§4.5 update fails", method: "POST", path: lc0 + "/update", wantStatus: 500},
+		{name: "§4.5 and the cloud cannot be deleted", method: "DELETE", path: lc0, wantStatus: 500, wantBody: genericErr},
+	})
+	lc, ok := e.State().LogicalCloud("proj1", "lc0")
+	require.True(t, ok)
+	assert.True(t, lc.Broken)
 }
 
 func TestEmulatorTransitionsInProgress(t *testing.T) {
@@ -362,12 +423,17 @@ func TestEmulatorLevel1Rules(t *testing.T) {
 			wantBody: "Invalid Input:\nString length must be less than or equal to 20\n"},
 		{name: "§4.2 level defaults to 1", method: "POST", path: "/v2/projects/proj1/logical-clouds", body: `{"metadata":{"name":"lc1"},"spec":{"namespace":"ns1","user":{"userName":"user1","type":"certificate"}}}`, wantStatus: 201, wantContain: `"level":"1"`},
 		{method: "POST", path: lc1 + "/cluster-references", body: `{"metadata":{"name":"c1-ref"},"spec":{"clusterProvider":"cp1","cluster":"c1"}}`, wantStatus: 201},
-		{name: "§4.3 empty permissions list", method: "GET", path: lc1 + "/user-permissions", wantStatus: 200, wantBody: "[]\n"},
+		{name: "§1 null user-permission list", method: "GET", path: lc1 + "/user-permissions", wantStatus: 200, wantBody: "null\n"},
+		{name: "§1 null cluster-quota list", method: "GET", path: lc1 + "/cluster-quotas", wantStatus: 200, wantBody: "null\n"},
 		{name: "§4.2 no permission → 500", method: "POST", path: lc1 + "/instantiate", wantStatus: 500, wantBody: genericErr},
 		{method: "POST", path: lc1 + "/user-permissions", body: `{"metadata":{"name":"other"},"spec":{"namespace":"elsewhere","apiGroups":[""],"resources":["pods"],"verbs":["get"]}}`, wantStatus: 201},
 		{name: "§4.2 no permission in the primary namespace", method: "POST", path: lc1 + "/instantiate", wantStatus: 409, wantBody: "Level-1 Logical Clouds require a User Permission assigned to its primary namespace\n"},
 		{method: "POST", path: lc1 + "/user-permissions", body: `{"metadata":{"name":"primary"},"spec":{"namespace":"ns1","apiGroups":["","apps"],"resources":["*"],"verbs":["*"]}}`, wantStatus: 201},
-		{name: "§4.3 duplicate permission", method: "POST", path: lc1 + "/user-permissions", body: `{"metadata":{"name":"primary"},"spec":{"namespace":"ns1"}}`, wantStatus: 409, wantBody: "User Permission already exists\n"},
+		{name: "§4.3 missing arrays: one line each, before the duplicate check", method: "POST", path: lc1 + "/user-permissions", body: `{"metadata":{"name":"primary"},"spec":{"namespace":"ns1"}}`, wantStatus: 400,
+			wantBody: "Invalid Input:\n" + strings.Repeat("Invalid type. Expected: array, given: null\n", 3)},
+		{name: "§4.3 one missing array", method: "POST", path: lc1 + "/user-permissions", body: `{"metadata":{"name":"p2"},"spec":{"namespace":"ns1","apiGroups":[""],"resources":["pods"]}}`, wantStatus: 400,
+			wantBody: "Invalid Input:\nInvalid type. Expected: array, given: null\n"},
+		{name: "§4.3 duplicate permission", method: "POST", path: lc1 + "/user-permissions", body: `{"metadata":{"name":"primary"},"spec":{"namespace":"ns1","apiGroups":[],"resources":[],"verbs":[]}}`, wantStatus: 409, wantBody: "User Permission already exists\n"},
 		{name: "§4.3 missing permission", method: "GET", path: lc1 + "/user-permissions/nope", wantStatus: 404, wantBody: "User Permission not found\n"},
 		{name: "§4.3 kubeconfig before instantiate", method: "GET", path: lc1 + "/cluster-references/c1-ref/kubeconfig", wantStatus: 409, wantBody: "Logical Cloud hasn't been instantiated\n"},
 		{name: "§4.3 quota on level 1", method: "POST", path: lc1 + "/cluster-quotas", body: `{"metadata":{"name":"q"},"spec":{"pods":"10"}}`, wantStatus: 201},

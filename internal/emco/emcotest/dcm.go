@@ -34,6 +34,8 @@ const (
 	msgRefsLocked         = "Cluster References cannot be added/removed unless the Logical Cloud is fully Instantiated or Terminated"
 	msgPermissionNotFound = "User Permission not found"
 	msgQuotaNotFound      = "Cluster Quota not found"
+	msgKvPairNotFound     = "Key Value not found"
+	msgNoAppContext       = "Error getting app context status"
 )
 
 // HoldTransitions makes instantiate, update and terminate leave the logical
@@ -91,6 +93,18 @@ func (e *Emulator) lcOr404(w http.ResponseWriter, v map[string]string) *logicalC
 	lc := e.findLC(v["project"], v["lc"])
 	if lc == nil {
 		fail(w, http.StatusNotFound, msgLCNotFound)
+	}
+	return lc
+}
+
+// lcOrFail finds the logical cloud of the path for a call that needs its app
+// contexts: 404 when it is missing, 500 when a refused DELETE has broken it
+// (see deleteLogicalCloud).
+func (e *Emulator) lcOrFail(w http.ResponseWriter, v map[string]string, brokenMsg string) *logicalCloud {
+	lc := e.lcOr404(w, v)
+	if lc != nil && lc.broken {
+		fail(w, http.StatusInternalServerError, brokenMsg)
+		return nil
 	}
 	return lc
 }
@@ -192,8 +206,12 @@ func (e *Emulator) putLogicalCloud(w http.ResponseWriter, r *http.Request, v map
 	writeJSON(w, http.StatusCreated, body)
 }
 
+// deleteLogicalCloud models real dcm's defect (contract §4.5): on a cloud with
+// app contexts (terminated) that still has children, it deletes the app
+// contexts before the referential check refuses with 409, and the cloud is
+// broken for good: every later call that needs its app contexts answers 500.
 func (e *Emulator) deleteLogicalCloud(w http.ResponseWriter, _ *http.Request, v map[string]string) {
-	lc := e.lcOr404(w, v)
+	lc := e.lcOrFail(w, v, msgInternal)
 	if lc == nil {
 		return
 	}
@@ -217,7 +235,8 @@ func (e *Emulator) deleteLogicalCloud(w http.ResponseWriter, _ *http.Request, v 
 			return
 		}
 	}
-	if len(lc.references) > 0 || len(lc.permissions) > 0 || len(lc.quotas) > 0 {
+	if len(lc.references) > 0 || len(lc.permissions) > 0 || len(lc.quotas) > 0 || len(lc.kvPairs) > 0 {
+		lc.broken = lc.contextID != "" // the app contexts were already deleted
 		fail(w, http.StatusConflict, msgHasChildren)
 		return
 	}
@@ -261,7 +280,7 @@ func (lc *logicalCloud) deployReferences() {
 }
 
 func (e *Emulator) instantiate(w http.ResponseWriter, _ *http.Request, v map[string]string) {
-	lc := e.lcOr404(w, v)
+	lc := e.lcOrFail(w, v, msgInternal)
 	if lc == nil {
 		return
 	}
@@ -310,7 +329,7 @@ func (e *Emulator) instantiate(w http.ResponseWriter, _ *http.Request, v map[str
 }
 
 func (e *Emulator) terminate(w http.ResponseWriter, _ *http.Request, v map[string]string) {
-	lc := e.lcOr404(w, v)
+	lc := e.lcOrFail(w, v, msgInternal)
 	if lc == nil {
 		return
 	}
@@ -357,7 +376,7 @@ func (e *Emulator) terminate(w http.ResponseWriter, _ *http.Request, v map[strin
 // update re-deploys an Instantiated cloud from its current references. In any
 // other state dcm silently does nothing and still answers 202.
 func (e *Emulator) update(w http.ResponseWriter, _ *http.Request, v map[string]string) {
-	lc := e.lcOr404(w, v)
+	lc := e.lcOrFail(w, v, msgInternal)
 	if lc == nil {
 		return
 	}
@@ -383,7 +402,7 @@ func (e *Emulator) update(w http.ResponseWriter, _ *http.Request, v map[string]s
 }
 
 func (e *Emulator) stop(w http.ResponseWriter, _ *http.Request, v map[string]string) {
-	lc := e.lcOr404(w, v)
+	lc := e.lcOrFail(w, v, msgInternal)
 	if lc == nil {
 		return
 	}
@@ -450,6 +469,10 @@ func (e *Emulator) status(w http.ResponseWriter, r *http.Request, v map[string]s
 		_, _ = w.Write([]byte(`{"project":"","name":""}` + "\n"))
 		return
 	}
+	if lc.broken {
+		fail(w, http.StatusInternalServerError, msgInternal)
+		return
+	}
 	if _, ok := q["clusters"]; ok {
 		type byApp struct {
 			App      string        `json:"app"`
@@ -474,7 +497,11 @@ func (e *Emulator) status(w http.ResponseWriter, r *http.Request, v map[string]s
 	out.States.StatusCtxID = lc.statusCtxID
 	out.States.Actions = slices.Clone(lc.actions)
 	if lc.contextID != "" {
-		out.DeployedStatus, out.ReadyStatus = lc.deployed, lc.ready
+		out.DeployedStatus = lc.deployed
+		// Real dcm fills readyStatus only for status=ready, the default (contract §4.4).
+		if vals, ok := q["status"]; !ok || vals[0] == "ready" {
+			out.ReadyStatus = lc.ready
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -500,7 +527,7 @@ func (lc *logicalCloud) referencesLocked() bool {
 }
 
 func (e *Emulator) createReference(w http.ResponseWriter, r *http.Request, v map[string]string) {
-	lc := e.lcOr404(w, v)
+	lc := e.lcOrFail(w, v, msgNoAppContext)
 	if lc == nil {
 		return
 	}
@@ -556,7 +583,7 @@ func (e *Emulator) getReference(w http.ResponseWriter, _ *http.Request, v map[st
 }
 
 func (e *Emulator) deleteReference(w http.ResponseWriter, _ *http.Request, v map[string]string) {
-	lc := e.lcOr404(w, v)
+	lc := e.lcOrFail(w, v, msgNoAppContext)
 	if lc == nil {
 		return
 	}
@@ -628,6 +655,10 @@ func (e *Emulator) createPermission(w http.ResponseWriter, r *http.Request, v ma
 	}
 	var s schema
 	s.metadata(body.Metadata)
+	// dcm re-marshals the Go struct before validating: a missing list is null.
+	s.array(body.Spec.APIGroups)
+	s.array(body.Spec.Resources)
+	s.array(body.Spec.Verbs)
 	if !s.check(w) {
 		return
 	}
@@ -644,7 +675,7 @@ func (e *Emulator) listPermissions(w http.ResponseWriter, _ *http.Request, v map
 	if lc == nil {
 		return
 	}
-	out := []userPermission{}
+	var out []userPermission // nil: dcm answers null for none
 	for _, up := range lc.permissions {
 		out = append(out, *up)
 	}
@@ -715,7 +746,7 @@ func (e *Emulator) listQuotas(w http.ResponseWriter, _ *http.Request, v map[stri
 	if lc == nil {
 		return
 	}
-	out := []quota{}
+	var out []quota // nil: dcm answers null for none
 	for _, q := range lc.quotas {
 		out = append(out, *q)
 	}
@@ -745,5 +776,75 @@ func (e *Emulator) deleteQuota(w http.ResponseWriter, _ *http.Request, v map[str
 		return
 	}
 	lc.quotas = slices.DeleteFunc(lc.quotas, func(q *quota) bool { return q.Metadata.Name == v["quota"] })
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (lc *logicalCloud) findKvPair(name string) *kvPair {
+	i := slices.IndexFunc(lc.kvPairs, func(kv *kvPair) bool { return kv.Metadata.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return lc.kvPairs[i]
+}
+
+// createLCKvPair stores a logical cloud's kv-pairs; EMCO itself never reads
+// them, but they are children that block the cloud's delete.
+func (e *Emulator) createLCKvPair(w http.ResponseWriter, r *http.Request, v map[string]string) {
+	lc := e.lcOr404(w, v)
+	if lc == nil {
+		return
+	}
+	var body kvPair
+	if !decodeBody(w, r, &body, msgEmptyBody) {
+		return
+	}
+	var s schema
+	s.metadata(body.Metadata)
+	if !s.check(w) {
+		return
+	}
+	if lc.findKvPair(body.Metadata.Name) != nil {
+		fail(w, http.StatusConflict, "Key Value already exists")
+		return
+	}
+	lc.kvPairs = append(lc.kvPairs, &body)
+	writeJSON(w, http.StatusCreated, body)
+}
+
+func (e *Emulator) listLCKvPairs(w http.ResponseWriter, _ *http.Request, v map[string]string) {
+	lc := e.lcOr404(w, v)
+	if lc == nil {
+		return
+	}
+	var out []kvPair // nil: dcm answers null for none
+	for _, kv := range lc.kvPairs {
+		out = append(out, *kv)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (e *Emulator) getLCKvPair(w http.ResponseWriter, _ *http.Request, v map[string]string) {
+	lc := e.lcOr404(w, v)
+	if lc == nil {
+		return
+	}
+	kv := lc.findKvPair(v["kv"])
+	if kv == nil {
+		fail(w, http.StatusNotFound, msgKvPairNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, kv)
+}
+
+func (e *Emulator) deleteLCKvPair(w http.ResponseWriter, _ *http.Request, v map[string]string) {
+	lc := e.lcOr404(w, v)
+	if lc == nil {
+		return
+	}
+	if lc.findKvPair(v["kv"]) == nil {
+		fail(w, http.StatusNotFound, msgKvPairNotFound)
+		return
+	}
+	lc.kvPairs = slices.DeleteFunc(lc.kvPairs, func(kv *kvPair) bool { return kv.Metadata.Name == v["kv"] })
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -70,7 +70,8 @@ func (e *Emulator) deleteProject(w http.ResponseWriter, _ *http.Request, v map[s
 	p := e.findProject(v["project"])
 	switch {
 	case p == nil:
-		fail(w, http.StatusNotFound, msgResourceNotFound)
+		// The handler reads the project first, so not the generic "requested resource" text.
+		fail(w, http.StatusNotFound, "Project not found")
 	case len(p.clouds) > 0:
 		fail(w, http.StatusConflict, msgHasChildren)
 	default:

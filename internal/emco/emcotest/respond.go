@@ -77,6 +77,13 @@ func (s *schema) metadata(m metadata) {
 	s.maxLen(m.UserData2, 512)
 }
 
+// array flags a JSON-schema array that dcm's re-marshalled struct sends as null.
+func (s *schema) array(v []string) {
+	if v == nil {
+		*s = append(*s, "Invalid type. Expected: array, given: null")
+	}
+}
+
 // check writes 400 "Invalid Input:\n<reason>…" when there were violations.
 func (s schema) check(w http.ResponseWriter) bool {
 	if len(s) == 0 {

@@ -130,6 +130,8 @@ func (e *Emulator) routes() []route {
 		r(DCM, lc+"/user-permissions/{up}", map[string]handlerFunc{"GET": e.getPermission, "DELETE": e.deletePermission}),
 		r(DCM, lc+"/cluster-quotas", map[string]handlerFunc{"GET": e.listQuotas, "POST": e.createQuota}),
 		r(DCM, lc+"/cluster-quotas/{quota}", map[string]handlerFunc{"GET": e.getQuota, "DELETE": e.deleteQuota}),
+		r(DCM, lc+"/kv-pairs", map[string]handlerFunc{"GET": e.listLCKvPairs, "POST": e.createLCKvPair}),
+		r(DCM, lc+"/kv-pairs/{kv}", map[string]handlerFunc{"GET": e.getLCKvPair, "DELETE": e.deleteLCKvPair}),
 	}
 }
 

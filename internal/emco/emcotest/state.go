@@ -128,12 +128,14 @@ type logicalCloud struct {
 	references  []*clusterReference
 	permissions []*userPermission
 	quotas      []*quota
+	kvPairs     []*kvPair
 	actions     []action
 	statusCtxID string
 	contextID   string      // latest app context; "" until first instantiate
 	deployed    string      // app-context status as rsync reports it
 	ready       string      // readyStatus
 	deployedTo  [][2]string // clusters (provider, cluster) of the latest app context
+	broken      bool        // a refused DELETE removed its app contexts (real dcm's defect)
 }
 
 type projectEntry struct {
@@ -164,10 +166,14 @@ type LogicalCloudState struct {
 	References       []ReferenceState
 	Permissions      []string
 	Quotas           []string
+	KvPairs          []string
 	Actions          []string // states in order, e.g. Created, Instantiated, Updated
 	DeployedStatus   string
 	ReadyStatus      string
 	DeployedClusters []string // "provider+cluster" of the current app context
+	// Broken: a DELETE while children remained removed its app contexts, as
+	// real dcm does; every call that needs them now answers 500.
+	Broken bool
 }
 
 // State is a copy of everything the emulator stores.
@@ -236,7 +242,7 @@ func (lc *logicalCloud) state(projectName string) LogicalCloudState {
 	s := LogicalCloudState{
 		Project: projectName, Name: lc.body.Metadata.Name,
 		Level: lc.body.Spec.Level, Namespace: lc.body.Spec.Namespace, UserName: lc.body.Spec.User.UserName,
-		DeployedStatus: lc.deployed, ReadyStatus: lc.ready,
+		DeployedStatus: lc.deployed, ReadyStatus: lc.ready, Broken: lc.broken,
 	}
 	for _, r := range lc.references {
 		s.References = append(s.References, ReferenceState{Name: r.Metadata.Name, Provider: r.Spec.ClusterProvider, Cluster: r.Spec.Cluster})
@@ -246,6 +252,9 @@ func (lc *logicalCloud) state(projectName string) LogicalCloudState {
 	}
 	for _, q := range lc.quotas {
 		s.Quotas = append(s.Quotas, q.Metadata.Name)
+	}
+	for _, kv := range lc.kvPairs {
+		s.KvPairs = append(s.KvPairs, kv.Metadata.Name)
 	}
 	for _, a := range lc.actions {
 		s.Actions = append(s.Actions, a.State)

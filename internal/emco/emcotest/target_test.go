@@ -202,10 +202,16 @@ func cleanUp(t *testing.T, base string) {
 	for _, lc := range listNames(t, base, project+"/logical-clouds", "") {
 		lcPath := project + "/logical-clouds/" + url.PathEscape(lc)
 		releaseLogicalCloud(ctx, t, base, lcPath)
-		for _, child := range []string{"cluster-references", "user-permissions", "cluster-quotas", "kv-pairs"} {
+		children := []string{"cluster-references", "user-permissions", "cluster-quotas", "kv-pairs"}
+		for _, child := range children {
 			for _, name := range listNames(t, base, lcPath+"/"+child, "") {
 				del(lcPath + "/" + child + "/" + url.PathEscape(name))
 			}
+		}
+		// A DELETE while a child is left would break the cloud for good (§4.5).
+		if left := childrenLeft(t, base, lcPath, children); len(left) > 0 {
+			t.Logf("cleanup: %s keeps %v; not deleting it, which would break it (contract §4.5)", lcPath, left)
+			continue
 		}
 		del(lcPath)
 	}
@@ -254,6 +260,17 @@ func releaseLogicalCloud(ctx context.Context, t *testing.T, base, lc string) {
 	if st := wait(); st != "Terminated" {
 		t.Logf("cleanup: %s is %s after terminate", lc, st)
 	}
+}
+
+// childrenLeft names the children of the logical cloud at lc still listed.
+func childrenLeft(t *testing.T, base, lc string, kinds []string) []string {
+	var left []string
+	for _, kind := range kinds {
+		for _, name := range listNames(t, base, lc+"/"+kind, "") {
+			left = append(left, kind+"/"+name)
+		}
+	}
+	return left
 }
 
 // listNames lists the names of the objects at p: each element's
