@@ -66,12 +66,18 @@ func TestClusterRegistrarLifecycle(t *testing.T) {
 		"labels follow the mapping in docs/emco.md; the Fleet's bookkeeping labels and the shard stay out")
 	assert.Equal(t, []map[string]any{{"namespace": ns}, {"name": c.Name}}, registered.KvPairs["lkaas-owner"])
 
-	// Steady state: passes over the cluster read EMCO but write nothing.
+	// A Fleet edit that changes nothing EMCO sees costs no EMCO request at all.
 	emu.ResetRequests()
+	passes := fleetPasses(t)
 	touchFleet(t, ns)
-	require.Eventually(t, func() bool { return len(emu.Requests()) > 0 }, defaultWait, tick, "the touch brought a pass")
-	time.Sleep(time.Second)
-	assert.Empty(t, writesOf(emu), "an unchanged cluster costs no EMCO write")
+	require.Eventually(t, func() bool { return fleetPasses(t) > passes }, defaultWait, tick, "the Fleet controller saw the edit")
+	assert.Never(t, func() bool { return len(emu.Requests()) > 0 }, 2*time.Second, tick, "no EMCO request for a Fleet edit EMCO does not see: %v", emu.Requests())
+
+	// Steady state: an edit of the EMCO settings that changes nothing (the rsync defaults
+	// spelled out) brings passes that read EMCO and write nothing.
+	restateEMCODefaults(t, ns)
+	require.Eventually(t, func() bool { return len(emu.Requests()) > 0 }, defaultWait, tick, "the edit brought a pass")
+	assert.Never(t, func() bool { return len(emu.Writes()) > 0 }, 2*time.Second, tick, "an unchanged cluster costs no EMCO write: %v", writesOf(emu))
 
 	// CAPI rotates the kubeconfig: clm gets the new one (delete and re-create), labels survive.
 	writeKubeconfig(t, env.Client, ns, c.Name, fakeKubeconfig(c.Name, 2))
@@ -132,6 +138,23 @@ func emcoCalls(t *testing.T, code string) float64 {
 		}
 	}
 	return sum
+}
+
+// restateEMCODefaults writes the Fleet's rsync endpoint as the defaults it already has: a
+// change of the EMCO settings that changes no registration.
+func restateEMCODefaults(t *testing.T, ns string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		f := &automationv1alpha1.Fleet{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "fleet"}, f); err != nil {
+			return false
+		}
+		for i := range f.Spec.EMCO.Endpoints {
+			require.Nil(t, f.Spec.EMCO.Endpoints[i].Rsync, "the fixture leaves rsync to its defaults")
+			f.Spec.EMCO.Endpoints[i].Rsync = &automationv1alpha1.EMCORsync{Host: "rsync", Port: 9031}
+		}
+		return env.Client.Update(context.Background(), f) == nil
+	}, defaultWait, tick)
 }
 
 // touchFleet changes the Fleet's spec (its interval) in a way that matters to no registration:

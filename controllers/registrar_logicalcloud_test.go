@@ -115,10 +115,11 @@ func TestLogicalCloudRegistrarMecCluster(t *testing.T) {
 	})
 
 	// Steady state: every controller passes over everything; EMCO sees reads only.
-	// Wait until the passes have read every member and the cloud, then for a while longer: a
-	// write would follow the reads of its pass.
+	// An EMCO settings edit that changes nothing wakes both registrars for every member and
+	// the cloud. Wait until the passes have read them all, then for a while longer: a write
+	// would follow the reads of its pass.
 	emu.ResetRequests()
-	touchFleet(t, ns)
+	restateEMCODefaults(t, ns)
 	assert.Eventually(t, func() bool {
 		read := func(name string) bool {
 			return slices.ContainsFunc(emu.Requests(), func(r emcotest.Request) bool {

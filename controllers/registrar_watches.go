@@ -33,7 +33,7 @@ func (r *ClusterRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 				return strings.HasSuffix(o.GetName(), "-kubeconfig")
 			}))).
 		Watches(&automationv1alpha1.Fleet{}, handler.EnqueueRequestsFromMapFunc(r.clustersOfFleet),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(emcoSettingsChanged())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Complete(r)
 }
@@ -71,6 +71,20 @@ func memberRegistrationChanged() predicate.Funcs {
 	}}
 }
 
+// emcoSettingsChanged passes the Fleet updates that change what the registrars tell EMCO: its
+// EMCO settings (endpoints, credentials, defaults). Any other edit of the Fleet (its interval,
+// its write-back, its path) would only cost a round of EMCO reads per cluster.
+func emcoSettingsChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*automationv1alpha1.Fleet)
+		cur, okNew := e.ObjectNew.(*automationv1alpha1.Fleet)
+		if !okOld || !okNew {
+			return true
+		}
+		return !equality.Semantic.DeepEqual(old.Spec.EMCO, cur.Spec.EMCO)
+	}}
+}
+
 func (r *ClusterRegistrar) clustersOfFleet(ctx context.Context, o client.Object) []ctrl.Request {
 	return fleetClusterRequests(ctx, r.Cache, o)
 }
@@ -85,7 +99,7 @@ func (r *LogicalCloudRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&automationv1alpha1.Cluster{}, handler.EnqueueRequestsFromMapFunc(mapMemberToLogicalCluster),
 			builder.WithPredicates(memberRegistrationChanged())).
 		Watches(&automationv1alpha1.Fleet{}, handler.EnqueueRequestsFromMapFunc(r.logicalClustersOfFleet),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(emcoSettingsChanged())).
 		Complete(r)
 }
 
