@@ -72,8 +72,10 @@ func TestRetryStopsWhenTheContextEnds(t *testing.T) {
 }
 
 func TestTimeoutIsPerAttemptAndRetried(t *testing.T) {
-	h := newHarness(t, "ingress", func(o *emco.Options) { o.Timeout = 50 * time.Millisecond })
-	h.emu.AddFault(emcotest.Fault{Latency: 500 * time.Millisecond, Times: 1})
+	// The timeout is far above what a second attempt takes on a loaded machine (a 50 ms one
+	// let a slow second attempt time out too), and the first attempt's latency far above it.
+	h := newHarness(t, "ingress", func(o *emco.Options) { o.Timeout = time.Second })
+	h.emu.AddFault(emcotest.Fault{Latency: 4 * time.Second, Times: 1})
 	_, err := h.client.ListProjects(context.Background())
 	require.NoError(t, err, "the slow first attempt times out, the second succeeds")
 	assert.Len(t, h.sleeps.recorded(), 1)
