@@ -115,16 +115,19 @@ func (r *FleetReconciler) build(ctx context.Context, fleet *automationv1alpha1.F
 		return nil, err
 	}
 	if files != nil {
-		objs = append(objs, files)
+		objs = append(objs, files.configMap)
+		if err := r.checkTemplates(fleet, set, files.raw); err != nil {
+			return nil, err
+		}
 	}
 	r.Builds.put(key, fleet.Generation, artifact.Digest, objs)
 	return objs, nil
 }
 
-// publishedFiles is the ConfigMap of the repository files the revision's profiles name
-// (templates, add-on manifests), read from the artifact's root, for the Cluster controller to
-// render from; nil when they name none.
-func (r *FleetReconciler) publishedFiles(fleet *automationv1alpha1.Fleet, set *loader.Set, artifactRoot string) (client.Object, error) {
+// publishedFiles are the repository files the revision's profiles name (templates, add-on
+// manifests), read from the artifact's root, and the ConfigMap that holds them for the
+// Cluster controller to render from; nil when they name none.
+func (r *FleetReconciler) publishedFiles(fleet *automationv1alpha1.Fleet, set *loader.Set, artifactRoot string) (*repositoryFiles, error) {
 	paths := repofiles.Referenced(set)
 	if len(paths) == 0 {
 		return nil, nil
@@ -133,7 +136,16 @@ func (r *FleetReconciler) publishedFiles(fleet *automationv1alpha1.Fleet, set *l
 	if err != nil {
 		return nil, err
 	}
-	return repofiles.ConfigMap(client.ObjectKeyFromObject(fleet), files)
+	cm, err := repofiles.ConfigMap(client.ObjectKeyFromObject(fleet), files)
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryFiles{raw: files, configMap: cm}, nil
+}
+
+type repositoryFiles struct {
+	raw       map[string][]byte
+	configMap client.Object
 }
 
 func (r *FleetReconciler) sharedNamespaces(fleet *automationv1alpha1.Fleet) []string {

@@ -293,7 +293,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	statusWriter := &controllers.StatusWriter{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
 		Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)), Writer: &gitstatus.Writer{},
-		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP,
+		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP, AllowCrossNamespaceRefs: o.AllowCrossNamespaceRefs,
 	}
 	if err := statusWriter.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the status writer: %w", err)

@@ -23,7 +23,9 @@ const placeholderPrefix = "lkaas-variable-"
 func CheckTemplate(file string, raw []byte, namespace string, extra []schema.GroupKind, scope tenancy.ScopeFunc) loader.ErrorList {
 	t, err := parseClusterTemplate(file, raw)
 	if err != nil {
-		return loader.ErrorList{{Pos: loader.Position{File: file}, Message: err.Error()}}
+		// Nothing can render from it either: the render reports the syntax, and this check
+		// stays about what a template may create.
+		return nil
 	}
 	vars := map[string]string{}
 	for _, d := range t.docs {
