@@ -201,26 +201,32 @@ func repoRelative(err error, fleetPath string) error {
 	return out
 }
 
-// ApplierCache keeps one Applier per Fleet for the life of the controller.
+// ApplierCache keeps one Applier per Fleet for the life of the controller, made anew when the
+// ServiceAccount the Fleet writes as changes.
 type ApplierCache struct {
 	mu       sync.Mutex
-	appliers map[types.NamespacedName]*apply.Applier
+	appliers map[types.NamespacedName]fleetApplier
+}
+
+type fleetApplier struct {
+	serviceAccount string
+	applier        *apply.Applier
 }
 
 // NewApplierCache returns an empty cache.
 func NewApplierCache() *ApplierCache {
-	return &ApplierCache{appliers: map[types.NamespacedName]*apply.Applier{}}
+	return &ApplierCache{appliers: map[types.NamespacedName]fleetApplier{}}
 }
 
-func (c *ApplierCache) get(key types.NamespacedName, create func() *apply.Applier) *apply.Applier {
+func (c *ApplierCache) get(key types.NamespacedName, serviceAccount string, create func() *apply.Applier) *apply.Applier {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.appliers[key]
-	if !ok {
-		a = create()
+	if !ok || a.serviceAccount != serviceAccount {
+		a = fleetApplier{serviceAccount: serviceAccount, applier: create()}
 		c.appliers[key] = a
 	}
-	return a
+	return a.applier
 }
 
 // Forget drops a Fleet's Applier.
