@@ -137,3 +137,8 @@ func asRBACError(err error, serviceAccount, namespace string) error {
 	}
 	return fmt.Errorf("%w: %s", e, err.Error())
 }
+
+func isRBACError(err error) bool {
+	var e *RBACError
+	return errors.As(err, &e)
+}

@@ -6,11 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -58,6 +62,31 @@ func TestFleetWritesAsItsServiceAccount(t *testing.T) {
 		f := newFleet(t, r, func(f *automationv1alpha1.Fleet) { f.Spec.ServiceAccountName = "tenant" })
 		waitApplied(t, f, r.push(t, files))
 		assert.Equal(t, []string{"busan", "seoul"}, namesOf(t, ns))
+		// The Cluster controller writes their Cluster API objects as the same account.
+		require.Eventually(t, func() bool {
+			return env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, capiCluster()) == nil
+		}, defaultWait, tick, "the CAPI Cluster was never written")
+	})
+
+	t.Run("RBAC for the L-KaaS kinds but not Cluster API", func(t *testing.T) {
+		ns := env.Namespace(t)
+		tenantAccount(t, ns, "tenant", "infrastructureprofiles", "clustercatalogs", "clusters")
+		r := newRepo(t, ns, "tenant-repo")
+		f := newFleet(t, r, func(f *automationv1alpha1.Fleet) { f.Spec.ServiceAccountName = "tenant" })
+		waitApplied(t, f, r.push(t, files))
+		cluster := &automationv1alpha1.Cluster{}
+		var ready *metav1.Condition
+		require.Eventually(t, func() bool {
+			if env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, cluster) != nil {
+				return false
+			}
+			ready = conditions.Get(cluster, meta.ReadyCondition)
+			return ready != nil && ready.Reason == "RBACForbidden"
+		}, defaultWait, tick, "the Cluster never reported RBACForbidden")
+		assert.Equal(t, "RBAC: ServiceAccount "+ns+"/tenant may not create clusters.cluster.x-k8s.io in namespace "+ns+
+			"; grant it in a Role bound to the ServiceAccount (see docs/operations.md#multi-tenancy)", ready.Message)
+		assert.True(t, apierrors.IsNotFound(env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, capiCluster())),
+			"no Cluster API object written")
 	})
 
 	t.Run("RBAC lacking clusters", func(t *testing.T) {
@@ -105,4 +134,11 @@ func exampleTenantRules(t *testing.T) []rbacv1.PolicyRule {
 	}
 	t.Fatal("no Role for starlab in the example")
 	return nil
+}
+
+func capiCluster() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	u.SetKind("Cluster")
+	return u
 }

@@ -23,6 +23,9 @@ const clusterTemplate = `apiVersion: cluster.x-k8s.io/v1beta2
 kind: Cluster
 metadata:
   name: ${CLUSTER_NAME}
+spec:
+  clusterNetwork:
+    serviceDomain: cluster.local
 `
 
 // hostileKinds are the kinds a hostile case tries to create; every object a case writes is
@@ -84,32 +87,32 @@ func TestFleetRefusesHostileRepositories(t *testing.T) {
 		name: "a ClusterRoleBinding to cluster-admin",
 		publish: withTemplate("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: hostile-admin\n" +
 			"roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- kind: ServiceAccount\n  name: default\n  namespace: ${NAMESPACE}\n"),
-		want: "templates/cluster-template.yaml:7:1: ClusterRoleBinding/hostile-admin: kind: ClusterRoleBinding (rbac.authorization.k8s.io) is cluster-scoped",
+		want: "templates/cluster-template.yaml:10:1: ClusterRoleBinding/hostile-admin: kind: ClusterRoleBinding (rbac.authorization.k8s.io) is cluster-scoped",
 	}, {
 		name:    "a RoleBinding in the tenant's own namespace",
 		publish: withTemplate("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: hostile-rb\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}\n"),
-		want:    "templates/cluster-template.yaml:7:1: RoleBinding/hostile-rb: kind: RoleBinding (rbac.authorization.k8s.io) is not a kind a cluster is made of",
+		want:    "templates/cluster-template.yaml:10:1: RoleBinding/hostile-rb: kind: RoleBinding (rbac.authorization.k8s.io) is not a kind a cluster is made of",
 	}, {
 		name:    "a Pod",
 		publish: withTemplate("apiVersion: v1\nkind: Pod\nmetadata:\n  name: hostile-miner\nspec:\n  containers: [{name: m, image: example.com/miner}]\n"),
-		want:    "templates/cluster-template.yaml:7:1: Pod/hostile-miner: kind: Pod (core) is not a kind a cluster is made of",
+		want:    "templates/cluster-template.yaml:10:1: Pod/hostile-miner: kind: Pod (core) is not a kind a cluster is made of",
 	}, {
 		name:    "a Cluster API object aimed at kube-system",
 		publish: withTemplate("apiVersion: cluster.x-k8s.io/v1beta2\nkind: MachineDeployment\nmetadata:\n  name: hostile-md\n  namespace: kube-system\n"),
-		want:    `templates/cluster-template.yaml:7:1: MachineDeployment/hostile-md: metadata.namespace: namespace "kube-system": a cluster's objects may live only in its own namespace "` + ns + `"`,
+		want:    `templates/cluster-template.yaml:10:1: MachineDeployment/hostile-md: metadata.namespace: namespace "kube-system": a cluster's objects may live only in its own namespace "` + ns + `"`,
 	}, {
 		name: "a ClusterResourceSet and its Secret aimed at another tenant",
 		publish: withTemplate("apiVersion: addons.cluster.x-k8s.io/v1beta2\nkind: ClusterResourceSet\nmetadata:\n  name: hostile-crs\n  namespace: " + other +
 			"\nspec:\n  clusterSelector: {}\n  resources: [{kind: Secret, name: hostile-creds}]\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: hostile-creds\n  namespace: " + other + "\n"),
-		want: `templates/cluster-template.yaml:7:1: ClusterResourceSet/hostile-crs: metadata.namespace: namespace "` + other + `"`,
+		want: `templates/cluster-template.yaml:10:1: ClusterResourceSet/hostile-crs: metadata.namespace: namespace "` + other + `"`,
 	}, {
 		name:    "a Secret no ClusterResourceSet names",
 		publish: withTemplate("apiVersion: v1\nkind: Secret\nmetadata:\n  name: hostile-loose\nstringData: {a: b}\n"),
-		want:    "templates/cluster-template.yaml:7:1: Secret/hostile-loose: kind: a Secret may be created only when the same template gives it a use",
+		want:    "templates/cluster-template.yaml:10:1: Secret/hostile-loose: kind: a Secret may be created only when the same template gives it a use",
 	}, {
 		name:    "a kind hidden in a variable",
 		publish: withTemplate("apiVersion: v1\nkind: ${HOSTILE_KIND:=Pod}\nmetadata:\n  name: hostile-var\n"),
-		want:    "templates/cluster-template.yaml:7:1: kind: apiVersion and kind must be written literally",
+		want:    "templates/cluster-template.yaml:10:1: kind: apiVersion and kind must be written literally",
 	}, {
 		name: "a Fleet with variablesFrom, in the repository",
 		publish: func(t *testing.T) string {
@@ -169,7 +172,7 @@ func TestFleetOwnerWidensTheAllowedKinds(t *testing.T) {
 	rev := r.push(t, files)
 	f := newFleet(t, r)
 	got := waitNotReady(t, f, rev, "ValidationFailed")
-	assert.Contains(t, readyMessage(got), "templates/cluster-template.yaml:7:1: IPPool/pool: kind: IPPool (ipam.metal3.io) is not a kind a cluster is made of")
+	assert.Contains(t, readyMessage(got), "templates/cluster-template.yaml:10:1: IPPool/pool: kind: IPPool (ipam.metal3.io) is not a kind a cluster is made of")
 
 	require.NoError(t, env.Client.Get(context.Background(), client.ObjectKeyFromObject(f), f))
 	f.Spec.ExtraAllowedKinds = []string{"IPPool.ipam.metal3.io"}
@@ -219,6 +222,6 @@ func TestClusterRefusesATemplateChangedAfterValidation(t *testing.T) {
 		msg = c.Message
 		return true
 	}, defaultWait, tick)
-	assert.Contains(t, msg, "templates/cluster-template.yaml:7:1: Pod/hostile-late: kind: Pod (core) is not a kind a cluster is made of")
+	assert.Contains(t, msg, "templates/cluster-template.yaml:10:1: Pod/hostile-late: kind: Pod (core) is not a kind a cluster is made of")
 	assert.Zero(t, hostileObjects(t), "objects created by hostile repositories")
 }

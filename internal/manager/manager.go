@@ -261,12 +261,14 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("setting up the Fleet controller: %w", err)
 	}
 	clusters := &controllers.ClusterReconciler{
-		Client:    mgr.GetClient(),
-		Cache:     mgr.GetCache(),
-		APIReader: mgr.GetAPIReader(),
-		Events:    controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
-		Metrics:   controllers.NewClusterMetrics(metrics.Registry),
+		Client:       mgr.GetClient(),
+		Cache:        mgr.GetCache(),
+		APIReader:    mgr.GetAPIReader(),
+		Events:       controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
+		Metrics:      controllers.NewClusterMetrics(metrics.Registry),
+		Impersonator: fleets.Impersonator,
 		Settings: controllers.ClusterSettings{
+			DefaultServiceAccount:          o.DefaultServiceAccount,
 			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
 			MaxConcurrentReconciles:        o.ConcurrentReconciles,
 		},
