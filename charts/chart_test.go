@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +168,38 @@ func TestChartShardingSetsWatchLabelSelector(t *testing.T) {
 			} else {
 				assert.Equal(t, []any{tc.want}, got)
 			}
+		})
+	}
+}
+
+// The multi-tenancy values set --default-service-account and add the impersonate rule, and
+// only when enabled: the controller keeps no right it does not use.
+func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		t.Run(fmt.Sprint("enabled=", enabled), func(t *testing.T) {
+			var args []any
+			impersonates := false
+			for _, obj := range objects(t, helm(t, "template", "lkaas", chart, "--namespace", "lkaas-system",
+				"--set", fmt.Sprint("multitenancy.enabled=", enabled), "--set", "multitenancy.defaultServiceAccount=tenant")) {
+				switch obj.GetKind() {
+				case "Deployment":
+					containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+					args, _, _ = unstructured.NestedSlice(containers[0].(map[string]any), "args")
+				case "ClusterRole":
+					rules, _, _ := unstructured.NestedSlice(obj.Object, "rules")
+					for _, r := range rules {
+						verbs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "verbs")
+						resources, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resources")
+						if slices.Contains(verbs, "impersonate") {
+							assert.Equal(t, []string{"serviceaccounts"}, resources, "impersonates only ServiceAccounts")
+							impersonates = true
+						}
+					}
+				}
+			}
+			require.NotEmpty(t, args)
+			assert.Equal(t, enabled, slices.Contains(args, any("--default-service-account=tenant")))
+			assert.Equal(t, enabled, impersonates)
 		})
 	}
 }

@@ -95,6 +95,10 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 		}
 	}
 	objs := prepareObjects(cluster, desired.objects, controlPlaneInitialized(capiCluster))
+	writer, err := r.writerFor(ctx, cluster, objs)
+	if err != nil {
+		return 0, err
+	}
 
 	var written []*unstructured.Unstructured
 	for _, o := range objs {
@@ -108,7 +112,7 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 		case err != nil && !apierrors.IsNotFound(err):
 			return len(written), fmt.Errorf("reading %s: %w", refOf(o), err)
 		}
-		if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()),
+		if err := writer.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()),
 			client.FieldOwner(apply.DefaultFieldManager), client.ForceOwnership); err != nil {
 			return len(written), fmt.Errorf("applying %s: %w", refOf(o), err)
 		}
@@ -119,7 +123,7 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 	for i, o := range objs {
 		next[i] = refOf(o)
 	}
-	if err := r.deleteStale(ctx, cluster, appliedRecord(cluster), next); err != nil {
+	if err := r.deleteStale(ctx, writer, cluster, appliedRecord(cluster), next); err != nil {
 		return len(written), err
 	}
 	setAppliedRecord(cluster, next)
@@ -205,7 +209,7 @@ func isCAPICluster(o *unstructured.Unstructured) bool {
 // deleteStale deletes what the previous apply wrote and this one does not: a machine
 // template whose content-derived name changed, an add-on the cluster no longer uses. A shared
 // add-on object goes only when no other cluster's applied record still names it.
-func (r *ClusterReconciler) deleteStale(ctx context.Context, cluster *automationv1alpha1.Cluster, prev, next []objectRef) error {
+func (r *ClusterReconciler) deleteStale(ctx context.Context, writer client.Client, cluster *automationv1alpha1.Cluster, prev, next []objectRef) error {
 	var stale []objectRef
 	for _, p := range prev {
 		if !slices.Contains(next, p) {
@@ -223,7 +227,7 @@ func (r *ClusterReconciler) deleteStale(ctx context.Context, cluster *automation
 		if ref.Shared && used[ref] {
 			continue
 		}
-		if err := r.Client.Delete(ctx, ref.object(cluster.Namespace)); client.IgnoreNotFound(err) != nil {
+		if err := writer.Delete(ctx, ref.object(cluster.Namespace)); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting %s: %w", ref, err)
 		}
 	}

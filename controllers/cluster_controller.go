@@ -50,6 +50,8 @@ type ClusterReconciler struct {
 	Settings  ClusterSettings
 	// Metrics may be nil: nothing is recorded.
 	Metrics *ClusterMetrics
+	// Impersonator gives the clients that write as a Fleet's ServiceAccount (see writerFor).
+	Impersonator *Impersonator
 }
 
 // ClusterSettings are the controller-wide options of the Cluster reconciler.
@@ -59,6 +61,9 @@ type ClusterSettings struct {
 	MaxConcurrentReconciles        int
 	// Interval of the periodic pass that repairs deleted objects; default 10 minutes.
 	Interval time.Duration
+	// DefaultServiceAccount is written as for clusters whose Fleet names no ServiceAccount
+	// (--default-service-account); empty: the controller's own identity.
+	DefaultServiceAccount string
 }
 
 func (r *ClusterReconciler) interval() time.Duration {
@@ -127,9 +132,10 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	applied, err := r.apply(ctx, cluster, desired)
 	r.Metrics.Applied(cluster, applied)
 	if err != nil {
-		conditions.MarkFalse(cluster, meta.ReadyCondition, ReasonApplyFailed, "%s", err)
+		reason := applyFailureReason(err)
+		conditions.MarkFalse(cluster, meta.ReadyCondition, reason, "%s", err)
 		conditions.MarkReconciling(cluster, meta.ProgressingWithRetryReason, "retrying: %s", firstLine(err.Error()))
-		r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, ReasonApplyFailed, "Apply", "%s", err)
+		r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, reason, "Apply", "%s", err)
 		return ctrl.Result{}, err
 	}
 	if cluster.Status.AppliedRenderHash != desired.hash {

@@ -48,7 +48,7 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 		return ctrl.Result{}, err
 	}
 
-	if err := r.deleteStale(ctx, cluster, appliedRecord(cluster), nil); err != nil {
+	if err := r.deleteStale(ctx, r.Client, cluster, appliedRecord(cluster), nil); err != nil {
 		return ctrl.Result{}, err
 	}
 	controllerutil.RemoveFinalizer(cluster, ClusterFinalizer)

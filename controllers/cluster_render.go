@@ -64,7 +64,8 @@ func (r *ClusterReconciler) render(ctx context.Context, cluster *automationv1alp
 	if err != nil {
 		return nil, err
 	}
-	res, err := render.NewRenderer(render.Options{Files: files, Variables: vars}).RenderContext(ctx, plans[0])
+	res, err := render.NewRenderer(render.Options{Files: files, Variables: vars,
+		ExtraKinds: extraAllowedKinds(fleet), Scope: restScope(r.RESTMapper())}).RenderContext(ctx, plans[0])
 	if err != nil {
 		return nil, &stalledError{err}
 	}

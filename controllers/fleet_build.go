@@ -115,16 +115,19 @@ func (r *FleetReconciler) build(ctx context.Context, fleet *automationv1alpha1.F
 		return nil, err
 	}
 	if files != nil {
-		objs = append(objs, files)
+		objs = append(objs, files.configMap)
+		if err := r.checkTemplates(fleet, set, files.raw); err != nil {
+			return nil, err
+		}
 	}
 	r.Builds.put(key, fleet.Generation, artifact.Digest, objs)
 	return objs, nil
 }
 
-// publishedFiles is the ConfigMap of the repository files the revision's profiles name
-// (templates, add-on manifests), read from the artifact's root, for the Cluster controller to
-// render from; nil when they name none.
-func (r *FleetReconciler) publishedFiles(fleet *automationv1alpha1.Fleet, set *loader.Set, artifactRoot string) (client.Object, error) {
+// publishedFiles are the repository files the revision's profiles name (templates, add-on
+// manifests), read from the artifact's root, and the ConfigMap that holds them for the
+// Cluster controller to render from; nil when they name none.
+func (r *FleetReconciler) publishedFiles(fleet *automationv1alpha1.Fleet, set *loader.Set, artifactRoot string) (*repositoryFiles, error) {
 	paths := repofiles.Referenced(set)
 	if len(paths) == 0 {
 		return nil, nil
@@ -133,7 +136,16 @@ func (r *FleetReconciler) publishedFiles(fleet *automationv1alpha1.Fleet, set *l
 	if err != nil {
 		return nil, err
 	}
-	return repofiles.ConfigMap(client.ObjectKeyFromObject(fleet), files)
+	cm, err := repofiles.ConfigMap(client.ObjectKeyFromObject(fleet), files)
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryFiles{raw: files, configMap: cm}, nil
+}
+
+type repositoryFiles struct {
+	raw       map[string][]byte
+	configMap client.Object
 }
 
 func (r *FleetReconciler) sharedNamespaces(fleet *automationv1alpha1.Fleet) []string {
@@ -189,26 +201,32 @@ func repoRelative(err error, fleetPath string) error {
 	return out
 }
 
-// ApplierCache keeps one Applier per Fleet for the life of the controller.
+// ApplierCache keeps one Applier per Fleet for the life of the controller, made anew when the
+// ServiceAccount the Fleet writes as changes.
 type ApplierCache struct {
 	mu       sync.Mutex
-	appliers map[types.NamespacedName]*apply.Applier
+	appliers map[types.NamespacedName]fleetApplier
+}
+
+type fleetApplier struct {
+	serviceAccount string
+	applier        *apply.Applier
 }
 
 // NewApplierCache returns an empty cache.
 func NewApplierCache() *ApplierCache {
-	return &ApplierCache{appliers: map[types.NamespacedName]*apply.Applier{}}
+	return &ApplierCache{appliers: map[types.NamespacedName]fleetApplier{}}
 }
 
-func (c *ApplierCache) get(key types.NamespacedName, create func() *apply.Applier) *apply.Applier {
+func (c *ApplierCache) get(key types.NamespacedName, serviceAccount string, create func() *apply.Applier) *apply.Applier {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.appliers[key]
-	if !ok {
-		a = create()
+	if !ok || a.serviceAccount != serviceAccount {
+		a = fleetApplier{serviceAccount: serviceAccount, applier: create()}
 		c.appliers[key] = a
 	}
-	return a
+	return a.applier
 }
 
 // Forget drops a Fleet's Applier.

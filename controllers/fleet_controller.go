@@ -64,6 +64,9 @@ type FleetReconciler struct {
 	Appliers *ApplierCache
 	Metrics  *FleetMetrics
 	Settings FleetSettings
+	// Impersonator gives the clients that write as a Fleet's ServiceAccount; nil: Fleets
+	// with a ServiceAccount are refused (a misconfigured controller must not write as itself).
+	Impersonator *Impersonator
 }
 
 // FleetSettings are the controller-wide options of the Fleet reconciler.
@@ -74,6 +77,9 @@ type FleetSettings struct {
 	DefaultSharedProfileNamespaces []string
 	// MaxConcurrentReconciles of Fleets.
 	MaxConcurrentReconciles int
+	// DefaultServiceAccount is impersonated for Fleets that name no spec.serviceAccountName
+	// (--default-service-account, Flux's multi-tenancy lockdown); empty: the controller's own.
+	DefaultServiceAccount string
 }
 
 const sourceRefIndex = ".spec.sourceRef"
@@ -226,7 +232,14 @@ func (r *FleetReconciler) reconcile(ctx context.Context, fleet *automationv1alph
 		return r.fail(fleet, ReasonValidationFailed, err)
 	}
 
-	applier := r.applierFor(fleet)
+	applier, err := r.applierFor(ctx, fleet, desired)
+	if err != nil {
+		var denied *RBACError
+		if errors.As(err, &denied) {
+			return r.fail(fleet, ReasonRBACForbidden, err)
+		}
+		return r.fail(fleet, ReasonApplyFailed, err)
+	}
 	prev := inventoryEntries(fleet)
 	if fleet.Spec.Prune {
 		deletion, err := applier.PlanClusterDeletion(ctx, prev, desired)
@@ -246,13 +259,13 @@ func (r *FleetReconciler) reconcile(ctx context.Context, fleet *automationv1alph
 		fleet.Status.Inventory = &automationv1alpha1.Inventory{Entries: inventory}
 	}
 	if err != nil {
-		return r.fail(fleet, ReasonApplyFailed, err)
+		return r.fail(fleet, writeFailureReason(err, ReasonApplyFailed), err)
 	}
 	if fleet.Spec.Prune {
 		pruned, err := applier.Prune(ctx, apply.Stale(prev, inventory))
 		changes.Append(pruned)
 		if err != nil {
-			return r.fail(fleet, ReasonPruneFailed, err)
+			return r.fail(fleet, writeFailureReason(err, ReasonPruneFailed), err)
 		}
 	}
 
@@ -275,11 +288,37 @@ func (r *FleetReconciler) reconcile(ctx context.Context, fleet *automationv1alph
 }
 
 // applierFor returns the Fleet's Applier, which stamps and confines objects to the Fleet and
-// remembers what it has already compared, so a steady-state pass is cheap.
-func (r *FleetReconciler) applierFor(fleet *automationv1alpha1.Fleet) *apply.Applier {
-	return r.Appliers.get(client.ObjectKeyFromObject(fleet), func() *apply.Applier {
-		return apply.New(r.Client, r.Cache, apply.Options{Fleet: client.ObjectKeyFromObject(fleet)})
-	})
+// remembers what it has already compared, so a steady-state pass is cheap. When the Fleet
+// writes as a ServiceAccount, the Applier writes through a client impersonating it (reads
+// stay on the shared cache), and the ServiceAccount's right to every write the revision
+// needs is checked first: a refusal is an *RBACError and nothing is written.
+func (r *FleetReconciler) applierFor(ctx context.Context, fleet *automationv1alpha1.Fleet, desired []client.Object) (*apply.Applier, error) {
+	sa := serviceAccountOf(fleet, r.Settings.DefaultServiceAccount)
+	writer := r.Client
+	if sa != "" {
+		if r.Impersonator == nil {
+			return nil, fmt.Errorf("the Fleet writes as ServiceAccount %s but the controller cannot impersonate", sa)
+		}
+		c, err := r.Impersonator.ClientFor(fleet.Namespace, sa)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkWriteAccess(ctx, c, fleet.Namespace+"/"+sa, fleet.Namespace, desired, fleet.Spec.Prune); err != nil {
+			return nil, err
+		}
+		writer = c
+	}
+	return r.Appliers.get(client.ObjectKeyFromObject(fleet), sa, func() *apply.Applier {
+		return apply.New(writer, r.Cache, apply.Options{Fleet: client.ObjectKeyFromObject(fleet)})
+	}), nil
+}
+
+// writeFailureReason names RBAC when the API server refused a write.
+func writeFailureReason(err error, otherwise string) string {
+	if apierrors.IsForbidden(err) {
+		return ReasonRBACForbidden
+	}
+	return otherwise
 }
 
 // fail records a failed pass: Ready=False with the reason, and a warning event.
@@ -301,7 +340,11 @@ func firstLine(s string) string {
 // finalize prunes what the Fleet applied (when it prunes) and lets it go.
 func (r *FleetReconciler) finalize(ctx context.Context, fleet *automationv1alpha1.Fleet) (ctrl.Result, error) {
 	if fleet.Spec.Prune && !fleet.Spec.Suspend {
-		if _, err := r.applierFor(fleet).Prune(ctx, inventoryEntries(fleet)); err != nil {
+		applier, err := r.applierFor(ctx, fleet, nil)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if _, err := applier.Prune(ctx, inventoryEntries(fleet)); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

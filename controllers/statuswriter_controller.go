@@ -53,6 +53,9 @@ type StatusWriter struct {
 	Window time.Duration
 	// CredentialsOverHTTP lets credentials go to a plain-HTTP Git URL (local servers only).
 	CredentialsOverHTTP bool
+	// AllowCrossNamespaceRefs lets a Fleet's status go to the repository of a GitRepository
+	// in another namespace (--allow-cross-namespace-refs, as for the Fleet controller).
+	AllowCrossNamespaceRefs bool
 
 	mu sync.Mutex
 	// inGit is, per Fleet, the state digest of what Git holds as far as this process knows;

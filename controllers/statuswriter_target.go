@@ -36,7 +36,13 @@ func (r *StatusWriter) writeTarget(ctx context.Context, fleet *automationv1alpha
 	if ref := fleet.Spec.SourceRef; ref.Kind == sourcev1.GitRepositoryKind {
 		repo := &sourcev1.GitRepository{}
 		key := source.Key(fleet.Namespace, ref)
-		if err := r.Cache.Get(ctx, key, repo); err != nil {
+		// The same rule as the Fleet controller's: another namespace's GitRepository (its URL,
+		// its branch) is read only when the controller allows cross-namespace references.
+		if key.Namespace != fleet.Namespace && !r.AllowCrossNamespaceRefs {
+			if t.URL == "" {
+				return t, fmt.Errorf("cross-namespace source references are not allowed: GitRepository %s is not in namespace %s (the controller runs without --allow-cross-namespace-refs); set spec.writeBack.url", key, fleet.Namespace)
+			}
+		} else if err := r.Cache.Get(ctx, key, repo); err != nil {
 			if t.URL == "" {
 				return t, fmt.Errorf("reading GitRepository %s for the status repository: %w", key, err)
 			}

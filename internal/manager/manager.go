@@ -62,6 +62,9 @@ type Options struct {
 	// Flux's default, L-KaaS refuses them unless told: a tenant must not deploy another
 	// tenant's repository.
 	AllowCrossNamespaceRefs bool
+	// DefaultServiceAccount is impersonated by Fleets that name no spec.serviceAccountName
+	// (Flux's --default-service-account lockdown); empty: they write as the controller.
+	DefaultServiceAccount string
 	// SharedProfileNamespaces hold profiles every Fleet may use (default: "default").
 	SharedProfileNamespaces []string
 	// ArtifactMaxSize bounds an unpacked Flux artifact, in bytes.
@@ -104,6 +107,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	o.LeaderElection.BindFlags(fs)
 	o.Client.BindFlags(fs)
 	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", false, "Let a Fleet use a Flux source in another namespace.")
+	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", "", "ServiceAccount (in each Fleet's namespace) to impersonate for Fleets that name none; the multi-tenancy lockdown. Empty: such Fleets write as the controller.")
 	fs.BoolVar(&o.GitCredentialsOverHTTP, "insecure-git-credentials-over-http", false, "Let the status writer send Git credentials to plain-HTTP URLs (local Git servers only).")
 	fs.DurationVar(&o.StatusWindow, "status-commit-window", 2*time.Second, "How long the status writer gathers changes into one commit.")
 	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
@@ -246,14 +250,16 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	probes.SetupChecks(mgr, log)
 
 	fleets := &controllers.FleetReconciler{
-		Client:   mgr.GetClient(),
-		Cache:    mgr.GetCache(),
-		Events:   controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
-		Fetcher:  source.NewFetcher(source.FetcherOptions{MaxUntarSize: o.ArtifactMaxSize}),
-		Builds:   controllers.NewBuildCache(),
-		Appliers: controllers.NewApplierCache(),
-		Metrics:  controllers.NewFleetMetrics(metrics.Registry),
+		Client:       mgr.GetClient(),
+		Cache:        mgr.GetCache(),
+		Events:       controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
+		Fetcher:      source.NewFetcher(source.FetcherOptions{MaxUntarSize: o.ArtifactMaxSize}),
+		Builds:       controllers.NewBuildCache(),
+		Appliers:     controllers.NewApplierCache(),
+		Metrics:      controllers.NewFleetMetrics(metrics.Registry),
+		Impersonator: controllers.NewImpersonator(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()}),
 		Settings: controllers.FleetSettings{
+			DefaultServiceAccount:          o.DefaultServiceAccount,
 			AllowCrossNamespaceRefs:        o.AllowCrossNamespaceRefs,
 			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
 			MaxConcurrentReconciles:        o.ConcurrentReconciles,
@@ -263,12 +269,14 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("setting up the Fleet controller: %w", err)
 	}
 	clusters := &controllers.ClusterReconciler{
-		Client:    mgr.GetClient(),
-		Cache:     mgr.GetCache(),
-		APIReader: mgr.GetAPIReader(),
-		Events:    controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
-		Metrics:   controllers.NewClusterMetrics(metrics.Registry),
+		Client:       mgr.GetClient(),
+		Cache:        mgr.GetCache(),
+		APIReader:    mgr.GetAPIReader(),
+		Events:       controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
+		Metrics:      controllers.NewClusterMetrics(metrics.Registry),
+		Impersonator: fleets.Impersonator,
 		Settings: controllers.ClusterSettings{
+			DefaultServiceAccount:          o.DefaultServiceAccount,
 			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
 			MaxConcurrentReconciles:        o.ConcurrentReconciles,
 		},
@@ -301,7 +309,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	statusWriter := &controllers.StatusWriter{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
 		Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)), Writer: &gitstatus.Writer{},
-		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP,
+		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP, AllowCrossNamespaceRefs: o.AllowCrossNamespaceRefs,
 	}
 	if err := statusWriter.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the status writer: %w", err)

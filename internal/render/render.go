@@ -14,9 +14,11 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/dcn-ssu/lkaas/internal/loader"
 	"github.com/dcn-ssu/lkaas/internal/resolve"
+	"github.com/dcn-ssu/lkaas/internal/tenancy"
 )
 
 // Options configure a render.
@@ -32,6 +34,12 @@ type Options struct {
 	Variables map[string]string
 	// Fetcher gets url templates; nil means url templates are an error (not fetched).
 	Fetcher TemplateFetcher
+	// ExtraKinds widen the kinds a template may produce (the Fleet's spec.extraAllowedKinds,
+	// set by its owner, never by the repository); see internal/tenancy.
+	ExtraKinds []schema.GroupKind
+	// Scope answers whether a kind is cluster-scoped (the API server's RESTMapper in the
+	// controllers); nil: the built-in list of well-known cluster-scoped kinds.
+	Scope tenancy.ScopeFunc
 }
 
 // Renderer renders plans with one set of options, parsing each template and building each
@@ -140,9 +148,19 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 		if err != nil {
 			return nil, err
 		}
-		objs, err := t.execute(Variables(plan, r.opts.Variables))
+		docs, err := t.execute(Variables(plan, r.opts.Variables))
 		if err != nil {
 			return nil, err
+		}
+		// Checked on what the template produced, after substitution: a variable cannot
+		// smuggle a kind or a namespace past the rule.
+		policy := tenancy.Policy{Namespace: plan.Namespace, ExtraKinds: r.opts.ExtraKinds, Scope: r.opts.Scope}
+		if errs := tenancy.Check(docs, policy); errs != nil {
+			return nil, fmt.Errorf("template %s produces objects a fleet repository may not create:\n%w", t.source, errs)
+		}
+		objs := make([]map[string]any, len(docs))
+		for i, d := range docs {
+			objs[i] = d.Object
 		}
 		if err := adoptTemplateCluster(t.source, plan, objs); err != nil {
 			return nil, err

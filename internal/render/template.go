@@ -17,6 +17,8 @@ import (
 	yamlv2 "go.yaml.in/yaml/v2"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/loader"
+	"github.com/dcn-ssu/lkaas/internal/tenancy"
 )
 
 // clusterTemplate is a clusterctl-style template split into documents, each parsed for
@@ -25,6 +27,9 @@ import (
 type clusterTemplate struct {
 	source string
 	docs   []*substTemplate
+	// lines[i] is where docs[i] is written in the template (its kind line when it has one),
+	// for the tenancy check's messages.
+	lines []int
 }
 
 // templateKey identifies a template in the Renderer's cache.
@@ -147,7 +152,10 @@ func (r *Renderer) readRepoFile(what, p string) ([]byte, error) {
 // parseClusterTemplate splits raw into YAML documents and parses each for substitution.
 func parseClusterTemplate(source string, raw []byte) (*clusterTemplate, error) {
 	t := &clusterTemplate{source: source}
+	line := 1
 	for i, doc := range splitDocuments(string(raw)) {
+		start := line
+		line += strings.Count(doc, "\n") + 1 // the document and the separator after it
 		if strings.TrimSpace(doc) == "" {
 			continue
 		}
@@ -156,11 +164,27 @@ func parseClusterTemplate(source string, raw []byte) (*clusterTemplate, error) {
 			return nil, fmt.Errorf("template %s, document %d: %w", source, i+1, err)
 		}
 		t.docs = append(t.docs, st)
+		t.lines = append(t.lines, start+kindLineOffset(doc))
 	}
 	if len(t.docs) == 0 {
 		return nil, fmt.Errorf("template %s holds no objects", source)
 	}
 	return t, nil
+}
+
+// kindLineOffset is how many lines into doc its top-level "kind:" is written, or its first
+// line of content when it has none at the start of a line.
+func kindLineOffset(doc string) int {
+	first := -1
+	for i, l := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(l, "kind:") {
+			return i
+		}
+		if t := strings.TrimSpace(l); first < 0 && t != "" && !strings.HasPrefix(t, "#") {
+			first = i
+		}
+	}
+	return max(first, 0)
 }
 
 // splitDocuments cuts a multi-document YAML text at its "---" separator lines.
@@ -191,9 +215,9 @@ func isSeparator(line string) bool {
 	return rest == "" || strings.HasPrefix(rest, "#")
 }
 
-// execute substitutes vars into every document and decodes the objects. Missing variables
-// of all documents are reported together.
-func (t *clusterTemplate) execute(vars map[string]string) ([]map[string]any, error) {
+// execute substitutes vars into every document and decodes the objects, each with where it
+// is written. Missing variables of all documents are reported together.
+func (t *clusterTemplate) execute(vars map[string]string) ([]tenancy.Document, error) {
 	var missing []string
 	seen := map[string]bool{}
 	for _, d := range t.docs {
@@ -209,7 +233,7 @@ func (t *clusterTemplate) execute(vars map[string]string) ([]map[string]any, err
 		return nil, fmt.Errorf("template %s: %w (set them in the profile values or the Fleet's variablesFrom)", t.source, &MissingVariablesError{Names: missing})
 	}
 
-	objs := make([]map[string]any, 0, len(t.docs))
+	objs := make([]tenancy.Document, 0, len(t.docs))
 	for i, d := range t.docs {
 		text, err := d.execute(vars)
 		if err != nil {
@@ -220,7 +244,7 @@ func (t *clusterTemplate) execute(vars map[string]string) ([]map[string]any, err
 			return nil, fmt.Errorf("template %s, document %d: %w", t.source, i+1, err)
 		}
 		if obj != nil {
-			objs = append(objs, obj)
+			objs = append(objs, tenancy.Document{Pos: loader.Position{File: t.source, Line: t.lines[i], Column: 1}, Object: obj})
 		}
 	}
 	return objs, nil

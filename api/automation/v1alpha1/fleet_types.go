@@ -68,6 +68,26 @@ type FleetSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	VariablesFrom []VariablesReference `json:"variablesFrom,omitempty"`
 
+	// ServiceAccountName is the ServiceAccount, in the Fleet's namespace, that L-KaaS
+	// impersonates for every write on the Fleet's behalf, as Flux's Kustomization does: the
+	// tenant's RBAC bounds what its repository can create. Defaults to the controller's
+	// --default-service-account; with neither, the controller writes as itself.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// ExtraAllowedKinds widen the kinds the Fleet's cluster templates may produce beyond the
+	// Cluster API groups and the ConfigMaps and Secrets they name: "Kind.group" (for example
+	// "IPPool.ipam.metal3.io") or "Kind" for the core group. Only the Fleet's owner sets it:
+	// a repository never can (a Fleet cannot apply a Fleet). Cluster-scoped kinds stay refused.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=317
+	// +kubebuilder:validation:items:Pattern=`^[A-Z][A-Za-z0-9]*(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	ExtraAllowedKinds []string `json:"extraAllowedKinds,omitempty"`
+
 	// EMCO endpoints that the fleet's ready clusters and logical clusters register with.
 	// +optional
 	EMCO *EMCOSettings `json:"emco,omitempty"`

@@ -513,6 +513,11 @@ func (in *FleetSpec) DeepCopyInto(out *FleetSpec) {
 		*out = make([]VariablesReference, len(*in))
 		copy(*out, *in)
 	}
+	if in.ExtraAllowedKinds != nil {
+		in, out := &in.ExtraAllowedKinds, &out.ExtraAllowedKinds
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.EMCO != nil {
 		in, out := &in.EMCO, &out.EMCO
 		*out = new(EMCOSettings)
