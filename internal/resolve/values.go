@@ -305,9 +305,36 @@ func versionValues(plan *Plan, infra layers) []*loader.Error {
 	if refusal == nil {
 		return nil
 	}
-	src, ok := plan.SourceOf(string(refusal.Field))
-	if !ok {
-		src, _ = plan.SourceOf(kubernetesVersionKey)
+	return []*loader.Error{plan.RefusalError(refusal)}
+}
+
+// RefusalError places a broken version rule at the field that set the value: the version,
+// the workers' version or the list entry at fault (the version when no document set it).
+func (p *Plan) RefusalError(r *versionrules.Refusal) *loader.Error {
+	src, ok := p.SourceOf(string(r.Field))
+	suffix := ""
+	if ok && r.Field == versionrules.FieldChain && r.Index >= 0 {
+		suffix = fmt.Sprintf("[%d]", r.Index)
 	}
-	return []*loader.Error{src.ErrorAt("", "%s (rule %s)", refusal.Message, refusal.Rule)}
+	if !ok {
+		src, ok = p.SourceOf(kubernetesVersionKey)
+	}
+	if !ok { // a plan built by hand (tests): place it at the cluster's document
+		src = Source{doc: docRef{Kind: p.originKind(), Name: p.originName(), Origin: p.Origin}, field: p.OriginField}
+	}
+	return src.ErrorAt(suffix, "%s (rule %s)", r.Message, r.Rule)
+}
+
+func (p *Plan) originKind() string {
+	if p.OriginField != "" {
+		return "LogicalCluster"
+	}
+	return "Cluster"
+}
+
+func (p *Plan) originName() string {
+	if p.OriginField != "" {
+		return p.LogicalCluster
+	}
+	return p.Name
 }
