@@ -187,12 +187,25 @@ func Check(running Running, desired Desired) Decision {
 	if err != nil { // not running yet (or unreadable): a new cluster starts where Git says
 		return Decision{Steps: []Version{want}}
 	}
-	switch c := want.Compare(current); {
-	case c < 0:
+	if want.Compare(current) < 0 {
 		return refuse(RuleNoDowngrade, FieldVersion,
 			"kubernetesVersion %s is older than %s, which the control plane runs: Kubernetes cannot downgrade a control plane (etcd and storage versions only move forward)",
 			want, current)
-	case c == 0:
+	}
+	// Workers move forward only too: a kubelet is not downgraded in place either.
+	for _, w := range running.Workers {
+		v, err := Parse(w)
+		if err != nil || workers.Compare(v) >= 0 {
+			continue
+		}
+		field, name := FieldVersion, "kubernetesVersion"
+		if desired.Workers != "" {
+			field, name = FieldWorkerVersion, "workerKubernetesVersion"
+		}
+		return refuse(RuleNoDowngrade, field, "%s %s is older than %s, which the workers run: workers are not downgraded either", name, workers, v)
+	}
+
+	if want.Compare(current) == 0 {
 		return Decision{}
 	}
 

@@ -64,6 +64,13 @@ func TestCheck(t *testing.T) {
 			message: "kubernetesVersion v1.35.0 is older than v1.37.0, which the control plane runs: Kubernetes cannot downgrade a control plane (etcd and storage versions only move forward)",
 		},
 		{
+			name:    "a workers' downgrade is refused",
+			running: Running{ControlPlane: "v1.35.0", Workers: []string{"v1.35.0"}},
+			desired: Desired{ControlPlane: "v1.35.0", Workers: "v1.34.2"},
+			rule:    RuleNoDowngrade, field: FieldWorkerVersion,
+			message: "workerKubernetesVersion v1.34.2 is older than v1.35.0, which the workers run: workers are not downgraded either",
+		},
+		{
 			name:    "a skipped minor without a list is refused",
 			running: Running{ControlPlane: "v1.35.0", Workers: []string{"v1.35.0"}},
 			desired: Desired{ControlPlane: "v1.37.0"},
