@@ -18,6 +18,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/apply"
+	"github.com/dcn-ssu/lkaas/internal/versionrules"
 )
 
 // ClusterFinalizer holds an L-KaaS Cluster until its CAPI Cluster (and with it the machines)
@@ -107,7 +108,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	// A human holds the cluster: change nothing, but keep telling what CAPI reports.
 	if _, paused := cluster.GetAnnotations()[automationv1alpha1.PausedAnnotation]; paused {
 		conditions.MarkTrue(cluster, PausedCondition, ReasonPaused, "paused by the %s annotation: L-KaaS changes nothing", automationv1alpha1.PausedAnnotation)
-		err := r.observe(ctx, cluster, nil, nil)
+		err := r.observe(ctx, cluster, nil)
 		return ctrl.Result{RequeueAfter: r.interval()}, err
 	}
 	conditions.Delete(cluster, PausedCondition)
@@ -119,17 +120,28 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 			return ctrl.Result{}, err // could not read the inputs: retry with backoff
 		}
 		r.renderFailed(cluster, err)
-		return ctrl.Result{}, r.observe(ctx, cluster, nil, nil)
+		return ctrl.Result{}, r.observe(ctx, cluster, nil)
 	}
 	conditions.Delete(cluster, meta.StalledCondition)
 	cluster.Status.RenderHash = desired.hash
 
-	// A member of a logical cluster applies a changed render only when its wave comes.
-	if waitingForWave(cluster) {
-		return ctrl.Result{RequeueAfter: r.interval()}, r.observe(ctx, cluster, desired, nil)
+	// Kubernetes' version rules against what runs, before anything is written: a refused
+	// cluster gets no write at all, and its logical cluster's rollout halts on it.
+	gate, err := r.versionGate(ctx, cluster, desired)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if gate.refusal != nil {
+		r.upgradeRefused(cluster, gate.refusal)
+		return ctrl.Result{}, r.observe(ctx, cluster, nil)
 	}
 
-	applied, err := r.apply(ctx, cluster, desired)
+	// A member of a logical cluster applies a changed render only when its wave comes.
+	if waitingForWave(cluster) {
+		return ctrl.Result{RequeueAfter: r.interval()}, r.observe(ctx, cluster, desired)
+	}
+
+	applied, err := r.apply(ctx, cluster, &desiredState{plan: desired.plan, objects: applyGate(desired.objects, gate), hash: desired.hash})
 	r.Metrics.Applied(cluster, applied)
 	if err != nil {
 		reason := applyFailureReason(err)
@@ -142,7 +154,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		r.Events.Eventf(cluster, nil, corev1.EventTypeNormal, ReasonSucceeded, "Apply", "Applied render %s (%d objects changed)", desired.hash, applied)
 	}
 	cluster.Status.AppliedRenderHash = desired.hash
-	if err := r.observe(ctx, cluster, desired, nil); err != nil {
+	if err := r.observe(ctx, cluster, desired); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: r.interval()}, nil
@@ -173,4 +185,30 @@ func (r *ClusterReconciler) renderFailed(cluster *automationv1alpha1.Cluster, er
 var clusterOwnedConditions = []string{
 	meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition, PausedCondition, AddonsAppliedCondition,
 	capiInfrastructureReady, capiControlPlaneInitialized, capiControlPlaneAvailable, capiWorkersAvailable, capiAvailable,
+}
+
+// versionGate reads what the cluster runs from the cache and decides this pass's versions.
+func (r *ClusterReconciler) versionGate(ctx context.Context, cluster *automationv1alpha1.Cluster, desired *desiredState) (versionGate, error) {
+	capi, err := r.capiCluster(ctx, cluster)
+	if err != nil {
+		return versionGate{}, err
+	}
+	state, err := r.readCAPI(ctx, cluster, capi)
+	if err != nil {
+		return versionGate{}, err
+	}
+	return gateVersions(state, desired.plan), nil
+}
+
+// upgradeRefused records a desired version that breaks a version rule; only a change of the
+// cluster or its inputs (a new commit) brings it back, so it is not retried.
+func (r *ClusterReconciler) upgradeRefused(cluster *automationv1alpha1.Cluster, refusal *versionrules.Refusal) {
+	msg := refusal.Error()
+	if refusal.Rule == versionrules.RuleNoDowngrade {
+		msg += "; an upgrade this cluster already started cannot be reverted: keep its version or move forward"
+	}
+	conditions.MarkFalse(cluster, meta.ReadyCondition, ReasonUpgradeRefused, "%s", msg)
+	conditions.MarkStalled(cluster, ReasonUpgradeRefused, "%s", msg)
+	conditions.Delete(cluster, meta.ReconcilingCondition)
+	r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, ReasonUpgradeRefused, "Apply", "nothing applied: %s", msg)
 }

@@ -48,6 +48,19 @@ type capiState struct {
 	targetVersion       string
 	controlPlaneVersion string
 	workersVersion      string
+	// topology: the CAPI Cluster is a ClusterClass cluster (CAPI orders its upgrades).
+	topology bool
+	// cpReplicas and cpUpToDate count the control-plane machines, and those at the spec.
+	cpReplicas, cpUpToDate int64
+	// hasWorkers: the cluster has MachineDeployments; workersTarget is the oldest version
+	// they are asked to run (spec.template.spec.version).
+	hasWorkers    bool
+	workersTarget string
+	// finalVersion and finalWorkers are what Git asks for at the end of a chained upgrade;
+	// the cluster is not Ready before both run. Empty when unknown (no render).
+	finalVersion, finalWorkers string
+	// waiting says what an upgrade waits for (versionGate), for the conditions.
+	waiting string
 }
 
 func (s *capiState) isTrue(t string) bool {
@@ -61,7 +74,7 @@ func (s *capiState) isTrue(t string) bool {
 
 // observe reads the CAPI objects from the cache and writes the cluster's status from them:
 // the mirrored conditions, versions, kubeconfig Secret, add-ons, phase and Ready.
-func (r *ClusterReconciler) observe(ctx context.Context, cluster *automationv1alpha1.Cluster, desired *desiredState, _ any) error {
+func (r *ClusterReconciler) observe(ctx context.Context, cluster *automationv1alpha1.Cluster, desired *desiredState) error {
 	capi, err := r.capiCluster(ctx, cluster)
 	if err != nil {
 		return err
@@ -69,6 +82,10 @@ func (r *ClusterReconciler) observe(ctx context.Context, cluster *automationv1al
 	state, err := r.readCAPI(ctx, cluster, capi)
 	if err != nil {
 		return err
+	}
+	if desired != nil && desired.plan != nil && !state.topology {
+		state.waiting = gateVersions(state, desired.plan).waiting
+		state.finalVersion, state.finalWorkers = desired.plan.KubernetesVersion, desired.plan.WorkerVersion()
 	}
 	for _, t := range mirroredCAPIConditions {
 		c := findCondition(state.conditions, t)
@@ -119,18 +136,33 @@ func clusterPhase(s *capiState, stalled, waiting, upToDate bool) automationv1alp
 
 // versionsDiffer: a running version is known and is not the one asked for.
 func versionsDiffer(s *capiState) bool {
+	if s.finalVersion != "" && s.controlPlaneVersion != "" &&
+		(s.controlPlaneVersion != s.finalVersion || s.workersVersion != "" && s.workersVersion != s.finalWorkers) {
+		return true // a chained upgrade between steps is still upgrading
+	}
 	if s.targetVersion == "" {
 		return false
 	}
 	return s.controlPlaneVersion != "" && s.controlPlaneVersion != s.targetVersion ||
-		s.workersVersion != "" && s.workersVersion != s.targetVersion
+		s.workersVersion != "" && s.workersVersion != s.workersWanted()
+}
+
+// workersWanted is the workers' version at the end: Git's when known, else the control plane's.
+func (s *capiState) workersWanted() string {
+	if s.finalWorkers != "" {
+		return s.finalWorkers
+	}
+	return s.targetVersion
 }
 
 // versionsMatch: the control plane reports the version asked for, and so do the workers when
 // there are any.
 func versionsMatch(s *capiState) bool {
+	if s.finalVersion != "" && s.controlPlaneVersion != s.finalVersion {
+		return false
+	}
 	return s.targetVersion == "" ||
-		s.controlPlaneVersion == s.targetVersion && (s.workersVersion == "" || s.workersVersion == s.targetVersion)
+		s.controlPlaneVersion == s.targetVersion && (s.workersVersion == "" || s.workersVersion == s.workersWanted())
 }
 
 func (r *ClusterReconciler) markReadiness(cluster *automationv1alpha1.Cluster, phase automationv1alpha1.ClusterPhase, s *capiState, waiting bool) {
@@ -162,6 +194,9 @@ func phaseMessage(phase automationv1alpha1.ClusterPhase, s *capiState) string {
 	case automationv1alpha1.ClusterPhaseProvisioning:
 		return "infrastructure and control plane are being provisioned"
 	case automationv1alpha1.ClusterPhaseUpgrading:
+		if s.waiting != "" {
+			return fmt.Sprintf("upgrading to %s: %s", orUnknown(s.finalVersion), s.waiting)
+		}
 		return fmt.Sprintf("upgrading to %s (control plane %s, workers %s)", s.targetVersion, orUnknown(s.controlPlaneVersion), orUnknown(s.workersVersion))
 	default:
 		return "control plane initialized; waiting for the cluster to become Available"
@@ -198,6 +233,7 @@ func (r *ClusterReconciler) readCAPI(ctx context.Context, cluster *automationv1a
 		s.failure = reason + ": " + msg
 	}
 	s.targetVersion, _, _ = unstructured.NestedString(capi.Object, "spec", "topology", "version")
+	s.topology = s.targetVersion != ""
 
 	cp, err := r.controlPlaneOf(ctx, capi)
 	if err != nil {
@@ -208,6 +244,8 @@ func (r *ClusterReconciler) readCAPI(ctx context.Context, cluster *automationv1a
 			s.targetVersion = v
 		}
 		s.controlPlaneVersion, _, _ = unstructured.NestedString(cp.Object, "status", "version")
+		s.cpReplicas, _, _ = unstructured.NestedInt64(cp.Object, "status", "replicas")
+		s.cpUpToDate, _, _ = unstructured.NestedInt64(cp.Object, "status", "upToDateReplicas")
 	}
 
 	var mds unstructured.UnstructuredList
@@ -219,6 +257,10 @@ func (r *ClusterReconciler) readCAPI(ctx context.Context, cluster *automationv1a
 	for _, md := range mds.Items {
 		if name, _, _ := unstructured.NestedString(md.Object, "spec", "clusterName"); name != capi.GetName() {
 			continue
+		}
+		s.hasWorkers = true
+		if v, _, _ := unstructured.NestedString(md.Object, "spec", "template", "spec", "version"); v != "" {
+			s.workersTarget = oldestVersion(s.workersTarget, v)
 		}
 		versions, _, _ := unstructured.NestedSlice(md.Object, "status", "versions")
 		for _, v := range versions {

@@ -77,47 +77,9 @@ func (d *capiDriver) step(ctx context.Context, kcps []unstructured.Unstructured)
 // a version bump in the catalog of a logical cluster reaches the members' control planes one
 // at a time (maxUnavailable 1), the core first, each wave after the previous one is done.
 func TestLogicalClusterUpgradeRollsThroughRealClusterRenders(t *testing.T) {
-	ns := clusterFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-
-	catalog := &automationv1alpha1.ClusterCatalog{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "edge"},
-		Spec: automationv1alpha1.ClusterCatalogSpec{ClusterRecipe: automationv1alpha1.ClusterRecipe{
-			Infrastructure: &automationv1alpha1.InfrastructureRecipe{Provider: "docker",
-				Profile: automationv1alpha1.ProfileReference{Name: "inmemory", Type: automationv1alpha1.InfrastructureProfileType, Revision: "1.0.0"}},
-			Network: &automationv1alpha1.AddonRecipe{Name: "calico",
-				Profile: automationv1alpha1.ProfileReference{Name: "calico", Type: automationv1alpha1.NetworkProfileType, Revision: "1.0.0"}},
-		}},
-	}
-	require.NoError(t, env.Client.Create(ctx, catalog))
-	one := intstr.FromInt32(1)
-	members := []string{"central-cluster", "seoul-edge-cluster", "busan-edge-cluster"}
-	lc := &intentv1.LogicalCluster{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mec-cluster"},
-		Spec: intentv1.LogicalClusterSpec{
-			Clusters: []intentv1.MemberCluster{
-				{Name: members[0], ClusterCatalog: "edge", Wave: 0},
-				{Name: members[1], ClusterCatalog: "edge", Wave: 1},
-				{Name: members[2], ClusterCatalog: "edge", Wave: 1},
-			},
-			Rollout: &intentv1.Rollout{MaxUnavailable: &one},
-		},
-	}
-	require.NoError(t, env.Client.Create(ctx, lc))
-
-	// The members render and apply without a permit (a first render needs none); CAPI then
-	// reports each cluster up and Available at v1.34.1.
-	for _, m := range members {
-		setCAPIConditions(t, ns, m, map[string]metav1.ConditionStatus{
-			"InfrastructureReady": metav1.ConditionTrue, "ControlPlaneInitialized": metav1.ConditionTrue,
-			"ControlPlaneAvailable": metav1.ConditionTrue, "WorkersAvailable": metav1.ConditionTrue, "Available": metav1.ConditionTrue,
-		})
-		setStatusField(t, ns, "controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", m+"-control-plane", "v1.34.1", "version")
-	}
-	waitMecCluster(t, ns, "all members Ready", func(lc *intentv1.LogicalCluster) bool {
-		return lc.Status.Phase == automationv1alpha1.ClusterPhaseReady && lc.Status.ReadyMembers == 3
-	})
+	ns, catalog, members := mecClusterOfRealClusters(t)
 
 	driver := &capiDriver{ns: ns, delay: 500 * time.Millisecond, since: map[string]time.Time{}}
 	go driver.run(ctx)
@@ -158,5 +120,90 @@ func waitMecCluster(t *testing.T, ns, what string, ok func(*intentv1.LogicalClus
 		return ok(&got)
 	}, 2*time.Minute, 100*time.Millisecond) {
 		t.Fatalf("logical cluster never %s; status: %+v", what, got.Status)
+	}
+}
+
+// mecClusterOfRealClusters creates the seed's example with three members of one catalog,
+// rendered and applied by the real Cluster controller, and has CAPI report each one up and
+// Available at v1.34.1.
+func mecClusterOfRealClusters(t *testing.T) (string, *automationv1alpha1.ClusterCatalog, []string) {
+	t.Helper()
+	ctx := context.Background()
+	ns := clusterFixture(t)
+	catalog := &automationv1alpha1.ClusterCatalog{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "edge"},
+		Spec: automationv1alpha1.ClusterCatalogSpec{ClusterRecipe: automationv1alpha1.ClusterRecipe{
+			Infrastructure: &automationv1alpha1.InfrastructureRecipe{Provider: "docker",
+				Profile: automationv1alpha1.ProfileReference{Name: "inmemory", Type: automationv1alpha1.InfrastructureProfileType, Revision: "1.0.0"}},
+			Network: &automationv1alpha1.AddonRecipe{Name: "calico",
+				Profile: automationv1alpha1.ProfileReference{Name: "calico", Type: automationv1alpha1.NetworkProfileType, Revision: "1.0.0"}},
+		}},
+	}
+	require.NoError(t, env.Client.Create(ctx, catalog))
+	one := intstr.FromInt32(1)
+	members := []string{"central-cluster", "seoul-edge-cluster", "busan-edge-cluster"}
+	lc := &intentv1.LogicalCluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mec-cluster"},
+		Spec: intentv1.LogicalClusterSpec{
+			Clusters: []intentv1.MemberCluster{
+				{Name: members[0], ClusterCatalog: "edge", Wave: 0},
+				{Name: members[1], ClusterCatalog: "edge", Wave: 1},
+				{Name: members[2], ClusterCatalog: "edge", Wave: 1},
+			},
+			Rollout: &intentv1.Rollout{MaxUnavailable: &one},
+		},
+	}
+	require.NoError(t, env.Client.Create(ctx, lc))
+
+	// The members render and apply without a permit (a first render needs none); CAPI then
+	// reports each cluster up and Available at v1.34.1.
+	for _, m := range members {
+		setCAPIConditions(t, ns, m, map[string]metav1.ConditionStatus{
+			"InfrastructureReady": metav1.ConditionTrue, "ControlPlaneInitialized": metav1.ConditionTrue,
+			"ControlPlaneAvailable": metav1.ConditionTrue, "WorkersAvailable": metav1.ConditionTrue, "Available": metav1.ConditionTrue,
+		})
+		setStatusField(t, ns, "controlplane.cluster.x-k8s.io/v1beta2", "KubeadmControlPlane", m+"-control-plane", "v1.34.1", "version")
+	}
+	waitMecCluster(t, ns, "all members Ready", func(lc *intentv1.LogicalCluster) bool {
+		return lc.Status.Phase == automationv1alpha1.ClusterPhaseReady && lc.Status.ReadyMembers == 3
+	})
+	return ns, catalog, members
+}
+
+// A downgrade in the members' catalog: the centre (wave 0) refuses it and writes nothing,
+// the rollout halts on it naming the rule, and the edges (wave 1) are never started.
+func TestLogicalClusterHaltsOnAMemberThatRefusesADowngrade(t *testing.T) {
+	ctx := context.Background()
+	ns, catalog, members := mecClusterOfRealClusters(t)
+	before := map[string]string{}
+	for _, m := range members {
+		cp, w := versionsAsked(t, ns, m)
+		before[m] = cp + "/" + w
+	}
+
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(catalog), catalog))
+	catalog.Spec.Infrastructure.Override = &apiextensionsv1.JSON{Raw: []byte(`{"kubernetesVersion":"v1.33.9"}`)}
+	require.NoError(t, env.Client.Update(ctx, catalog))
+
+	var halted string
+	waitMecCluster(t, ns, "halted on the centre", func(lc *intentv1.LogicalCluster) bool {
+		for _, c := range lc.Status.Conditions {
+			if c.Type == "RolloutHalted" && c.Status == metav1.ConditionTrue {
+				halted = c.Message
+				return true
+			}
+		}
+		return false
+	})
+	assert.Contains(t, halted, "member central-cluster failed: kubernetesVersion v1.33.9 is older than v1.34.1, which the control plane runs")
+	assert.Contains(t, halted, "(rule no-downgrade)")
+	for _, m := range members {
+		cp, w := versionsAsked(t, ns, m)
+		assert.Equal(t, before[m], cp+"/"+w, "%s: nothing written", m)
+	}
+	for _, m := range members[1:] {
+		var c automationv1alpha1.Cluster
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: m}, &c))
+		assert.NotEqual(t, c.Status.RenderHash, c.GetAnnotations()[automationv1alpha1.RolloutPermitAnnotation], "%s never got a permit for the downgrade", m)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
 	"github.com/dcn-ssu/lkaas/internal/demo"
 	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
+	"github.com/dcn-ssu/lkaas/internal/versionrules"
 )
 
 var mecMembers = map[string]string{ // member → location
@@ -141,6 +142,11 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	// edges one at a time) while every member stays Available.
 	upgradeInWaves(t, url, repo)
 	lap("v1.35.0 rolled across the members in waves, control planes and workers available throughout")
+
+	// Step 2b: a downgrade commit and a minor-skip commit change nothing on the plane and say
+	// why on the member, the LogicalCluster and the status branch; going back to v1.35.0 resumes.
+	refuseVersionRuleBreaks(t, url, repo)
+	lap("a downgrade and a skipped minor refused, nothing written; back to v1.35.0")
 
 	// Step 3: a broken YAML file changes nothing; the Fleet, and the status branch, say where.
 	var applied automationv1alpha1.Fleet
@@ -302,7 +308,7 @@ func upgradeInWaves(t *testing.T, url string, repo *sourcev1.GitRepository) {
 	reconcileNow(t, repo)
 
 	upgradingSince := map[string]time.Time{}
-	var overlaps, unavailable []string
+	var overlaps, unavailable, workersAhead []string
 	started := time.Now()
 	var order []string
 	wait(t, 25*time.Minute, "every member on v1.35.0", func() (bool, string) {
@@ -327,6 +333,9 @@ func upgradeInWaves(t *testing.T, url string, repo *sourcev1.GitRepository) {
 					order = append(order, m.Name)
 				}
 			}
+			if why := workerAheadOfControlPlane(t, m.Name); why != "" {
+				workersAhead = append(workersAhead, fmt.Sprintf("%s at %.0fs: %s", m.Name, time.Since(started).Seconds(), why))
+			}
 			if ok, why := capiServing(m.Name); !ok {
 				unavailable = append(unavailable, fmt.Sprintf("%s at %.0fs: %s", m.Name, time.Since(started).Seconds(), why))
 			}
@@ -339,6 +348,7 @@ func upgradeInWaves(t *testing.T, url string, repo *sourcev1.GitRepository) {
 			fmt.Sprintf("%d/4 done, upgrading %v, wave %v", done, upgrading, lc.Status.CurrentWave)
 	})
 	assert.Empty(t, overlaps, "never two members upgrading at once (maxUnavailable 1)")
+	assert.Empty(t, workersAhead, "no worker Machine ever newer than a control-plane Machine of its cluster")
 	assert.Empty(t, unavailable, "every member's control plane and workers available throughout")
 	require.NotEmpty(t, order)
 	assert.Equal(t, "central-cluster", order[0], "the centre (wave 0) first: %v", order)
@@ -380,4 +390,124 @@ func refusedByEMCO(emu *emcotest.Emulator) int {
 		}
 	}
 	return n
+}
+
+// workerAheadOfControlPlane says which worker Machine of a member runs a newer version than
+// one of its control-plane Machines, or "".
+func workerAheadOfControlPlane(t *testing.T, member string) string {
+	t.Helper()
+	var machines unstructured.UnstructuredList
+	machines.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	machines.SetKind("MachineList")
+	if err := plane.Env.Client.List(context.Background(), &machines, client.InNamespace("edge"),
+		client.MatchingLabels{"cluster.x-k8s.io/cluster-name": member}); err != nil {
+		return ""
+	}
+	var oldestCP, newestWorker *versionrules.Version
+	var cpName, workerName string
+	for _, m := range machines.Items {
+		raw, _, _ := unstructured.NestedString(m.Object, "spec", "version")
+		v, err := versionrules.Parse(raw)
+		if err != nil {
+			continue
+		}
+		if _, cp := m.GetLabels()["cluster.x-k8s.io/control-plane"]; cp {
+			if oldestCP == nil || v.Compare(*oldestCP) < 0 {
+				oldestCP, cpName = &v, m.GetName()
+			}
+		} else if newestWorker == nil || v.Compare(*newestWorker) > 0 {
+			newestWorker, workerName = &v, m.GetName()
+		}
+	}
+	if oldestCP != nil && newestWorker != nil && newestWorker.Compare(*oldestCP) > 0 {
+		return fmt.Sprintf("worker %s at %s, control plane %s at %s", workerName, newestWorker, cpName, oldestCP)
+	}
+	return ""
+}
+
+// asked reads the versions a member's KubeadmControlPlane and MachineDeployments are asked for.
+func asked(t *testing.T, member string) string {
+	t.Helper()
+	ctx := context.Background()
+	kcp := &unstructured.Unstructured{}
+	kcp.SetAPIVersion("controlplane.cluster.x-k8s.io/v1beta2")
+	kcp.SetKind("KubeadmControlPlane")
+	require.NoError(t, plane.Env.Client.Get(ctx, client.ObjectKey{Namespace: "edge", Name: member + "-control-plane"}, kcp))
+	v, _, _ := unstructured.NestedString(kcp.Object, "spec", "version")
+	out := "control plane " + v
+	var mds unstructured.UnstructuredList
+	mds.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	mds.SetKind("MachineDeploymentList")
+	require.NoError(t, plane.Env.Client.List(ctx, &mds, client.InNamespace("edge"), client.MatchingLabels{"cluster.x-k8s.io/cluster-name": member}))
+	for _, md := range mds.Items {
+		w, _, _ := unstructured.NestedString(md.Object, "spec", "template", "spec", "version")
+		out += ", workers " + w
+	}
+	return out
+}
+
+// refuseVersionRuleBreaks pushes a downgrade (v1.35.0 -> v1.34.1), then a skipped minor
+// (-> v1.37.0): the centre refuses each with its rule and writes nothing, the logical cluster
+// halts on it (the edges never start), and the status branch says so. v1.35.0 again resumes.
+func refuseVersionRuleBreaks(t *testing.T, url string, repo *sourcev1.GitRepository) {
+	t.Helper()
+	ctx := context.Background()
+	c := plane.Env.Client
+	before := map[string]string{}
+	for name := range mecMembers {
+		before[name] = asked(t, name)
+	}
+	setVersion := func(from, to string) {
+		pushChange(t, url, "kubernetesVersion "+to, func(dir string) {
+			p := filepath.Join(dir, "tenant", "mec-cluster.yaml")
+			data, err := os.ReadFile(p)
+			require.NoError(t, err)
+			doc := strings.Replace(string(data), "kubernetesVersion: "+from, "kubernetesVersion: "+to, 1)
+			require.Contains(t, doc, "kubernetesVersion: "+to)
+			require.NoError(t, os.WriteFile(p, []byte(doc), 0o644))
+		})
+		reconcileNow(t, repo)
+	}
+	for _, tc := range []struct{ from, to, rule string }{
+		{"v1.35.0", "v1.34.1", "no-downgrade"},
+		{"v1.34.1", "v1.37.0", "no-minor-skip"},
+	} {
+		setVersion(tc.from, tc.to)
+		wait(t, applyWait, "the centre refusing "+tc.to, func() (bool, string) {
+			var cl automationv1alpha1.Cluster
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "central-cluster"}, &cl); err != nil {
+				return false, err.Error()
+			}
+			cond := conditions.Get(&cl, "Ready")
+			return cond != nil && cond.Reason == "UpgradeRefused" && strings.Contains(cond.Message, "(rule "+tc.rule+")") &&
+				strings.Contains(cond.Message, tc.to), fmt.Sprintf("%+v", cond)
+		})
+		wait(t, time.Minute, "the logical cluster halted on the centre", func() (bool, string) {
+			var lc intentv1.LogicalCluster
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "mec-cluster"}, &lc); err != nil {
+				return false, err.Error()
+			}
+			msg := conditions.GetMessage(&lc, "RolloutHalted")
+			return conditions.IsTrue(&lc, "RolloutHalted") && strings.Contains(msg, "central-cluster") && strings.Contains(msg, tc.rule), msg
+		})
+		wait(t, time.Minute, "the status branch saying why", func() (bool, string) {
+			dir := filepath.Join(t.TempDir(), "status")
+			if _, err := gitTry(dir, url); err != nil {
+				return false, err.Error()
+			}
+			doc, err := os.ReadFile(filepath.Join(dir, "status", "edge", "cluster", "central-cluster.yaml"))
+			return err == nil && strings.Contains(string(doc), "UpgradeRefused") && strings.Contains(string(doc), tc.rule), string(doc)
+		})
+		for name := range mecMembers {
+			assert.Equal(t, before[name], asked(t, name), "%s: nothing written for %s", name, tc.to)
+		}
+	}
+	setVersion("v1.37.0", "v1.35.0")
+	wait(t, 5*time.Minute, "the logical cluster Ready again", func() (bool, string) {
+		var lc intentv1.LogicalCluster
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "mec-cluster"}, &lc); err != nil {
+			return false, err.Error()
+		}
+		return lc.Status.Phase == automationv1alpha1.ClusterPhaseReady && lc.Status.ReadyMembers == 4, conditions.GetMessage(&lc, "Ready")
+	})
 }

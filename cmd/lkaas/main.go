@@ -10,10 +10,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes: 1 for a failed check or run, 2 for a usage error (as in most Unix tools).
+// Exit codes: 1 for a failed check or run, 2 for a usage error (as in most Unix tools), 3
+// when `lkaas plan` finds a change that breaks a Kubernetes version rule (a downgrade, a
+// skipped minor, workers out of skew): the pull-request check fails before merge.
 const (
 	exitFailure = 1
 	exitUsage   = 2
+	exitBlocked = 3
 )
 
 // usageError marks errors in how the command was called.

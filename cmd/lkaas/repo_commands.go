@@ -176,7 +176,13 @@ func newPlanCommand() *cobra.Command {
 		Long: `plan compares two versions of a fleet repository, each a directory or a Git revision of the
 repository that holds DIR (default "."), and shows clusters and logical clusters added,
 removed and changed, Kubernetes upgrades and the waves they roll in, and the diff of the
-rendered Cluster API objects. Markdown output is fit to post on a pull request.`,
+rendered Cluster API objects. Markdown output is fit to post on a pull request.
+
+The base is taken for what runs: a change that breaks a Kubernetes version rule (a
+downgrade, a minor skipped without a list of intermediate versions, a minor missing from
+that list, workers newer than or more than three minors behind the control plane) is
+marked BLOCKED with the rule and the path:line:col to fix, and plan exits 3 after
+printing the report. Exit codes: 0 fine, 1 a side does not build, 2 usage, 3 blocked.`,
 		Example: `  # in a pull request's CI
   lkaas plan --base origin/main -o markdown
 
@@ -211,7 +217,13 @@ rendered Cluster API objects. Markdown output is fit to post on a pull request.`
 			if err != nil {
 				return err
 			}
-			return report.Write(cmd.OutOrStdout(), format)
+			if err := report.Write(cmd.OutOrStdout(), format); err != nil {
+				return err
+			}
+			if report.IsBlocked() {
+				return exitCodeError{code: exitBlocked}
+			}
+			return nil
 		},
 	}
 	flags.bind(cmd)

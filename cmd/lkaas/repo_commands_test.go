@@ -172,3 +172,73 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
 	}
 }
+
+// A member override that puts the workers ahead of the control plane is refused by validate,
+// at the line of the override, naming the rule.
+func TestValidateRefusesWorkersAheadOfTheControlPlane(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(exampleRepo)))
+	lc := filepath.Join(dir, "tenants", "starlab", "mec-cluster.yaml")
+	data, err := os.ReadFile(lc)
+	require.NoError(t, err)
+	changed := strings.Replace(string(data), "          clustercatalog: openstack-medium-catalog\n",
+		"          clustercatalog: openstack-medium-catalog\n          override:\n            workerKubernetesVersion: v1.26.0\n", 1)
+	require.NoError(t, os.WriteFile(lc, []byte(changed), 0o644))
+
+	code, out, errOut := execute(t, append([]string{"validate", dir}, credentials...)...)
+	assert.Equal(t, exitFailure, code)
+	assert.Empty(t, out)
+	assert.Equal(t, "tenants/starlab/mec-cluster.yaml:22:13: LogicalCluster/mec-cluster: spec.clusters[0].cluster.spec.override.workerKubernetesVersion: "+
+		"workerKubernetesVersion v1.26.0 is newer than the control plane's v1.25.0: workers never run a newer Kubernetes than their control plane (rule workers-not-newer)\n", errOut)
+}
+
+// versionRulesRepo is the example repository, then a change that downgrades the centre,
+// skips a minor on one edge and chains two minors on another through a listed version.
+func versionRulesRepo(t *testing.T) string {
+	t.Helper()
+	dir := twoCommitRepo(t)
+	git(t, dir, "reset", "-q", "--hard", "HEAD~1")
+	lc := filepath.Join(dir, "tenants", "starlab", "mec-cluster.yaml")
+	data, err := os.ReadFile(lc)
+	require.NoError(t, err)
+	overrides := []string{
+		"            kubernetesVersion: v1.24.8\n",
+		"            kubernetesVersion: v1.27.0\n",
+		"            kubernetesVersion: v1.27.0\n            kubernetesVersions: [v1.26.1, v1.26.3]\n",
+	}
+	text := string(data)
+	for i, o := range overrides {
+		marker := "          clustercatalog: openstack-medium-catalog\n"
+		at := nthIndex(text, marker, i) + len(marker)
+		text = text[:at] + "          override:\n" + o + text[at:]
+	}
+	require.NoError(t, os.WriteFile(lc, []byte(text), 0o644))
+	git(t, dir, "commit", "-q", "-am", "versions")
+	return dir
+}
+
+func nthIndex(s, sub string, n int) int {
+	at := -1
+	for i := 0; i <= n; i++ {
+		j := strings.Index(s[at+1:], sub)
+		if j < 0 {
+			return -1
+		}
+		at += 1 + j
+	}
+	return at
+}
+
+func TestPlanBlocksVersionRuleBreaksWithExit3(t *testing.T) {
+	dir := versionRulesRepo(t)
+	code, out, errOut := execute(t, append([]string{"plan", dir, "--base", "HEAD~1", "--head", "HEAD", "-o", "markdown"}, credentials...)...)
+	assert.Equal(t, exitBlocked, code, errOut)
+	golden(t, "plan-version-rules.md", out)
+	assert.Contains(t, out, "BLOCKED by rule no-downgrade: tenants/starlab/mec-cluster.yaml:")
+	assert.Contains(t, out, "BLOCKED by rule no-minor-skip: ")
+	assert.Contains(t, out, "Kubernetes v1.25.0 → v1.27.0 in 2 steps: v1.26.3 → v1.27.0")
+
+	code, out, _ = execute(t, append([]string{"plan", dir, "--base", "HEAD~1", "--head", "HEAD", "-o", "json"}, credentials...)...)
+	assert.Equal(t, exitBlocked, code)
+	assert.Contains(t, out, `"rule": "no-downgrade"`)
+}

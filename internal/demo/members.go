@@ -97,6 +97,16 @@ func (p progress) render(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\n", m.Name, m.Wave, phase, version(cl, m), registration(cl))
 	}
 	_ = tw.Flush()
+	// Below the table, what an upgrading or failed member waits for or why it refused.
+	for _, m := range lc.Status.Members {
+		cl := p.clusters[m.Name]
+		if cl == nil || m.Phase != automationv1alpha1.ClusterPhaseUpgrading && m.Phase != automationv1alpha1.ClusterPhaseFailed {
+			continue
+		}
+		if msg := conditions.GetMessage(cl, meta.ReadyCondition); msg != "" {
+			fmt.Fprintf(w, "  %s: %s\n", m.Name, msg)
+		}
+	}
 }
 
 // version is the member's control-plane version, and the workers' when they differ (during an

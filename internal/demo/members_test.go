@@ -71,6 +71,9 @@ func TestProgressTable(t *testing.T) {
 			"busan-edge-cluster": cluster("busan-edge-cluster", "v1.34.1", "v1.34.1", registeredAs("busan-edge-cluster"), nil),
 		}}},
 	}
+	seoul := cases[2].progress.clusters["seoul-edge-cluster"]
+	seoul.Status.Conditions = append(seoul.Status.Conditions, metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "Upgrading",
+		Message: "upgrading to v1.35.0: control plane at v1.35.0; workers rolling to v1.35.0 (now v1.34.1)"})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

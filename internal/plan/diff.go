@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dcn-ssu/lkaas/internal/resolve"
+	"github.com/dcn-ssu/lkaas/internal/versionrules"
 )
 
 // Compare reports what changes from base to head.
@@ -36,6 +37,10 @@ func Compare(base, head *Snapshot) (*Report, error) {
 			c = ClusterChange{Namespace: h.Namespace, Name: h.Name, LogicalCluster: h.LogicalCluster, Action: Changed, Fields: fields}
 			if b.KubernetesVersion != h.KubernetesVersion {
 				c.Upgrade = &ValueChange{From: b.KubernetesVersion, To: h.KubernetesVersion}
+			}
+			c.Steps, c.Blocked = versionChange(b, h)
+			if c.Blocked != nil {
+				r.Summary.Blocked++
 			}
 			r.Summary.Changed++
 		}
@@ -114,4 +119,21 @@ func softwareLabels(addons []resolve.Addon) map[string]string {
 		m[a.Name] = profileLabel(a.Profile.Key)
 	}
 	return m
+}
+
+// versionChange applies Kubernetes' version rules to a cluster that exists on both sides: the
+// base is taken for what runs (the pull request's target branch is what L-KaaS applied).
+func versionChange(b, h *resolve.Plan) ([]string, *Blocked) {
+	d := versionrules.Check(
+		versionrules.Running{ControlPlane: b.KubernetesVersion, Workers: []string{b.WorkerVersion()}},
+		versionrules.Desired{ControlPlane: h.KubernetesVersion, Workers: h.WorkerKubernetesVersion, Chain: h.KubernetesVersions},
+	)
+	if d.Refusal != nil {
+		e := h.RefusalError(d.Refusal)
+		return nil, &Blocked{Rule: string(d.Refusal.Rule), At: e.Pos.String(), Field: e.Field, Message: d.Refusal.Message}
+	}
+	if d.Chained() {
+		return d.StepStrings(), nil
+	}
+	return nil, nil
 }

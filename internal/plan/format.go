@@ -39,7 +39,20 @@ func (r *Report) headline() string {
 		return "No cluster changes."
 	}
 	s := r.Summary
-	return fmt.Sprintf("%d to add, %d to change, %d to remove, %d unchanged.", s.Added, s.Changed, s.Removed, s.Unchanged)
+	line := fmt.Sprintf("%d to add, %d to change, %d to remove, %d unchanged.", s.Added, s.Changed, s.Removed, s.Unchanged)
+	if s.Blocked > 0 {
+		line += fmt.Sprintf(" BLOCKED: %d change(s) break Kubernetes' version rules; L-KaaS will not apply them.", s.Blocked)
+	}
+	return line
+}
+
+// blockedLine says why a change is refused and where to fix it.
+func (b *Blocked) line() string {
+	field := ""
+	if b.Field != "" {
+		field = b.Field + ": "
+	}
+	return fmt.Sprintf("BLOCKED by rule %s: %s: %s%s", b.Rule, b.At, field, b.Message)
 }
 
 var actionSigns = map[Action]string{Added: "+", Removed: "-", Changed: "~"}
@@ -47,8 +60,15 @@ var actionSigns = map[Action]string{Added: "+", Removed: "-", Changed: "~"}
 // clusterLine is the one-line summary of a cluster change, shared by text and markdown.
 func (c ClusterChange) details() []string {
 	var out []string
+	if c.Blocked != nil {
+		out = append(out, c.Blocked.line())
+	}
 	if c.Upgrade != nil {
-		out = append(out, fmt.Sprintf("Kubernetes %s → %s", c.Upgrade.From, c.Upgrade.To))
+		up := fmt.Sprintf("Kubernetes %s → %s", c.Upgrade.From, c.Upgrade.To)
+		if len(c.Steps) > 1 {
+			up += fmt.Sprintf(" in %d steps: %s", len(c.Steps), strings.Join(c.Steps, " → "))
+		}
+		out = append(out, up)
 	}
 	for _, f := range c.Fields {
 		out = append(out, fmt.Sprintf("%s %s → %s", f.Field, orNone(f.From), orNone(f.To)))

@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
+	"github.com/dcn-ssu/lkaas/internal/loader"
 	"github.com/dcn-ssu/lkaas/internal/resolve"
 )
 
@@ -144,4 +146,70 @@ func TestReportFormatsMatchGoldenFiles(t *testing.T) {
 func TestUnknownFormat(t *testing.T) {
 	err := (&Report{}).Write(&bytes.Buffer{}, "html")
 	assert.EqualError(t, err, `unknown format "html": want text, markdown or json`)
+}
+
+// versionChange is one cluster's version moving from base to head, as a member of
+// mec-cluster at spec.clusters[i] of its file.
+func versionChangePlans(name string, i int, from, to string, list ...string) (*resolve.Plan, *resolve.Plan) {
+	b, h := clusterPlan(name, "mec-cluster", from, 3), clusterPlan(name, "mec-cluster", to, 3)
+	h.KubernetesVersions = list
+	for _, p := range []*resolve.Plan{b, h} {
+		p.Origin = loader.Origin{Pos: loader.Position{File: "tenants/starlab/mec-cluster.yaml", Line: 9 + 8*i, Column: 7}}
+		p.OriginField = fmt.Sprintf("spec.clusters[%d]", i)
+	}
+	return b, h
+}
+
+// The change the demo tried, and worse: the centre downgraded, one edge skipping a minor
+// without a list, one stepping through the list, one whose jump the list cannot cover.
+func versionRulesChange() (*Snapshot, *Snapshot) {
+	chain := []string{"v1.35.2", "v1.36.1", "v1.37.0"}
+	lc := []*intentv1.LogicalCluster{mecCluster(member("central-cluster", 0), member("seoul-edge-cluster", 1), member("busan-edge-cluster", 1), member("gwangju-edge-cluster", 1))}
+	cb, ch := versionChangePlans("central-cluster", 0, "v1.35.0", "v1.34.1")
+	sb, sh := versionChangePlans("seoul-edge-cluster", 1, "v1.35.0", "v1.37.0")
+	bb, bh := versionChangePlans("busan-edge-cluster", 2, "v1.34.2", "v1.37.0", chain...)
+	gb, gh := versionChangePlans("gwangju-edge-cluster", 3, "v1.36.1", "v1.39.0", chain...)
+	return snapshot("origin/main", lc, cb, sb, bb, gb), snapshot("HEAD", lc, ch, sh, bh, gh)
+}
+
+func TestCompareBlocksChangesThatBreakVersionRules(t *testing.T) {
+	base, head := versionRulesChange()
+	r, err := Compare(base, head)
+	require.NoError(t, err)
+	assert.True(t, r.IsBlocked())
+	assert.Equal(t, Summary{Changed: 4, Blocked: 3}, r.Summary)
+	byName := map[string]ClusterChange{}
+	for _, c := range r.Clusters {
+		byName[c.Name] = c
+	}
+	assert.Equal(t, &Blocked{Rule: "no-downgrade", At: "tenants/starlab/mec-cluster.yaml:9:7", Field: "spec.clusters[0]",
+		Message: "kubernetesVersion v1.34.1 is older than v1.35.0, which the control plane runs: Kubernetes cannot downgrade a control plane (etcd and storage versions only move forward)"},
+		byName["central-cluster"].Blocked)
+	assert.Equal(t, "no-minor-skip", byName["seoul-edge-cluster"].Blocked.Rule)
+	assert.Equal(t, "missing-intermediate-minor", byName["gwangju-edge-cluster"].Blocked.Rule)
+	assert.Contains(t, byName["gwangju-edge-cluster"].Blocked.Message, "lists no version of minor v1.38")
+	assert.Nil(t, byName["busan-edge-cluster"].Blocked)
+	assert.Equal(t, []string{"v1.35.2", "v1.36.1", "v1.37.0"}, byName["busan-edge-cluster"].Steps)
+}
+
+func TestBlockedAndChainedPlansMatchGoldenFiles(t *testing.T) {
+	base, head := versionRulesChange()
+	r, err := Compare(base, head)
+	require.NoError(t, err)
+	for _, f := range []struct {
+		format Format
+		file   string
+	}{{Text, "version-rules.txt"}, {Markdown, "version-rules.md"}, {JSON, "version-rules.json"}} {
+		t.Run(string(f.format), func(t *testing.T) {
+			var out bytes.Buffer
+			require.NoError(t, r.Write(&out, f.format))
+			golden := filepath.Join("testdata", f.file)
+			if *update {
+				require.NoError(t, os.WriteFile(golden, out.Bytes(), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), out.String())
+		})
+	}
 }

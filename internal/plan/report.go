@@ -24,7 +24,21 @@ type Summary struct {
 	Removed   int `json:"removed"`
 	Changed   int `json:"changed"`
 	Unchanged int `json:"unchanged"`
+	// Blocked counts changed clusters whose change breaks a version rule.
+	Blocked int `json:"blocked"`
 }
+
+// Blocked is a change L-KaaS refuses, with the rule, the place to fix and why.
+type Blocked struct {
+	Rule string `json:"rule"`
+	// At is path:line:col of the field that set the version.
+	At      string `json:"at"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// IsBlocked reports whether any cluster's change breaks a version rule.
+func (r *Report) IsBlocked() bool { return r.Summary.Blocked > 0 }
 
 // Empty reports whether the change does nothing to any cluster.
 func (r *Report) Empty() bool { return len(r.Clusters) == 0 && len(r.LogicalClusters) == 0 }
@@ -37,6 +51,11 @@ type ClusterChange struct {
 	Action         Action `json:"action"`
 	// Upgrade is set when the Kubernetes version changes.
 	Upgrade *ValueChange `json:"upgrade,omitempty"`
+	// Steps are the control-plane versions a chained upgrade goes through, the target last;
+	// set only when there is more than one.
+	Steps []string `json:"steps,omitempty"`
+	// Blocked is set when the change breaks a Kubernetes version rule: L-KaaS will not apply it.
+	Blocked *Blocked `json:"blocked,omitempty"`
 	// Version is the Kubernetes version of an added or removed cluster.
 	Version string `json:"version,omitempty"`
 	// Fields lists the other changes people review: machine counts, flavours, profiles.

@@ -138,6 +138,9 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 	case infra.ClusterClass != nil && infra.Template != nil:
 		return nil, errors.New("the profile names both a template and a ClusterClass; name one")
 	case infra.ClusterClass != nil:
+		if plan.WorkerKubernetesVersion != "" && plan.WorkerKubernetesVersion != plan.KubernetesVersion {
+			return nil, errTopologyWorkerVersion
+		}
 		c, err := topologyCluster(plan)
 		if err != nil {
 			return nil, err
@@ -165,6 +168,7 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 		if err := adoptTemplateCluster(t.source, plan, objs); err != nil {
 			return nil, err
 		}
+		setWorkerVersion(plan, objs)
 		nameTemplatesByContent(objs)
 		return objs, nil
 	default:

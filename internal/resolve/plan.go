@@ -59,6 +59,16 @@ type Plan struct {
 	WorkerFlavor         string
 	PodCIDRs             []string
 	ServiceCIDRs         []string
+	// WorkerKubernetesVersion is the workers' version when the values set it apart from the
+	// control plane's (workerKubernetesVersion); empty means KubernetesVersion.
+	WorkerKubernetesVersion string `json:",omitempty"`
+	// KubernetesVersions is the platform team's list of versions a jump of several minors
+	// steps through (kubernetesVersions); empty means no chained upgrade.
+	KubernetesVersions []string `json:",omitempty"`
+	// Sources say where the version values were set, keyed by value name
+	// (kubernetesVersion, workerKubernetesVersion, kubernetesVersions), so a version rule
+	// broken later (plan, controller) is reported at the line to change.
+	Sources map[string]Source `json:"-"`
 
 	// Origin of the document that declared the cluster (a Cluster or a LogicalCluster), for
 	// errors found while rendering.
@@ -66,4 +76,30 @@ type Plan struct {
 	// OriginField is the canonical path of the cluster inside that document: "" for a
 	// Cluster, "spec.clusters[i]" for a logical-cluster member.
 	OriginField string
+}
+
+// Source is where a value was set: a field of a document.
+type Source struct {
+	doc   docRef
+	field string // canonical path
+}
+
+// ErrorAt is a problem with the value (or, with a suffix such as "[2]", a part of it), in the
+// loader's form: path:line:col, document, field as written.
+func (s Source) ErrorAt(suffix, format string, args ...any) *loader.Error {
+	return s.doc.errorAt(s.field+suffix, format, args...)
+}
+
+// WorkerVersion is the workers' Kubernetes version.
+func (p *Plan) WorkerVersion() string {
+	if p.WorkerKubernetesVersion != "" {
+		return p.WorkerKubernetesVersion
+	}
+	return p.KubernetesVersion
+}
+
+// SourceOf is where a value of the plan was set; ok is false when no document set it.
+func (p *Plan) SourceOf(key string) (Source, bool) {
+	s, ok := p.Sources[key]
+	return s, ok
 }

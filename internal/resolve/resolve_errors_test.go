@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
 	"github.com/dcn-ssu/lkaas/internal/loader"
 )
 
@@ -178,6 +179,50 @@ func TestResolveReportsWhatToChange(t *testing.T) {
 			want: []string{`base-infrastructure-1.0.0.yaml:1:1: InfrastructureProfile/base-infrastructure-1.0.0: spec.values.kubernetesVersion: kubernetesVersion "v1.25" is not a version like v1.25.0 (v<major>.<minor>.<patch>)`},
 		},
 		{
+			name: "workers set ahead of the control plane in a member override",
+			docs: []any{
+				profile("default", "a", infraType, "1.0.0", template, values(vals(t, `{kubernetesVersion: v1.35.0}`))),
+				catalog("starlab", "medium", infra("openstack", ref("a", infraType, "1.0.0"))),
+				logicalCluster("starlab", "mec", "starlab", withOverride(member("edge-1", "medium"), vals(t, `{workerKubernetesVersion: v1.36.0}`))),
+			},
+			want: []string{`mec.yaml:1:1: LogicalCluster/mec: spec.clusters[0].override.workerKubernetesVersion: workerKubernetesVersion v1.36.0 is newer than the control plane's v1.35.0: workers never run a newer Kubernetes than their control plane (rule workers-not-newer)`},
+		},
+		{
+			name: "workers four minors behind",
+			docs: []any{
+				profile("default", "a", infraType, "1.0.0", template, values(vals(t, `{kubernetesVersion: v1.35.0, workerKubernetesVersion: v1.31.0}`))),
+				standalone(ref("a", infraType, "1.0.0")),
+			},
+			want: []string{`a-infrastructure-1.0.0.yaml:1:1: InfrastructureProfile/a-infrastructure-1.0.0: spec.values.workerKubernetesVersion: workerKubernetesVersion v1.31.0 is 4 minors behind the control plane's v1.35.0: workers may be at most 3 minors behind (rule worker-skew)`},
+		},
+		{
+			name: "a control-plane override that leaves the profile's workers ahead points at the override",
+			docs: []any{
+				profile("default", "a", infraType, "1.0.0", template, values(vals(t, `{kubernetesVersion: v1.35.0, workerKubernetesVersion: v1.35.0}`))),
+				standalone(ref("a", infraType, "1.0.0"), override(vals(t, `{kubernetesVersion: v1.34.2}`))),
+			},
+			want: []string{`a-infrastructure-1.0.0.yaml:1:1: InfrastructureProfile/a-infrastructure-1.0.0: spec.values.workerKubernetesVersion: workerKubernetesVersion v1.35.0 is newer than the control plane's v1.34.2: workers never run a newer Kubernetes than their control plane (rule workers-not-newer)`},
+		},
+		{
+			name: "malformed workers' version and version list",
+			docs: []any{
+				profile("default", "a", infraType, "1.0.0", template, values(vals(t, `{kubernetesVersion: v1.35.0, workerKubernetesVersion: "1.35", kubernetesVersions: [v1.35.2, latest]}`))),
+				standalone(ref("a", infraType, "1.0.0")),
+			},
+			want: []string{
+				`a-infrastructure-1.0.0.yaml:1:1: InfrastructureProfile/a-infrastructure-1.0.0: spec.values.workerKubernetesVersion: workerKubernetesVersion "1.35" is not a version like v1.25.0 (v<major>.<minor>.<patch>)`,
+				`a-infrastructure-1.0.0.yaml:1:1: InfrastructureProfile/a-infrastructure-1.0.0: spec.values.kubernetesVersions[1]: kubernetesVersions[1] "latest" is not a version like v1.25.0 (v<major>.<minor>.<patch>)`,
+			},
+		},
+		{
+			name: "a version list that is not a list",
+			docs: []any{
+				profile("default", "a", infraType, "1.0.0", template, values(vals(t, `{kubernetesVersion: v1.35.0, kubernetesVersions: v1.36.1}`))),
+				standalone(ref("a", infraType, "1.0.0")),
+			},
+			want: []string{`a-infrastructure-1.0.0.yaml:1:1: InfrastructureProfile/a-infrastructure-1.0.0: spec.values.kubernetesVersions: kubernetesVersions must be a list of versions such as [v1.35.2, v1.36.1], not "v1.36.1"`},
+		},
+		{
 			name: "missing kubernetesVersion",
 			docs: []any{
 				profile("default", "a", infraType, "1.0.0", template),
@@ -290,5 +335,30 @@ func TestResolveErrorsPointAtTheField(t *testing.T) {
 		assert.Equal(t, "Cluster", e.Kind)
 		assert.Equal(t, "c1", e.Name)
 		assert.Equal(t, "spec.infrastructure.profile", e.Field)
+	}
+}
+
+func withOverride(m intentv1.MemberCluster, v *automationv1alpha1.Values) intentv1.MemberCluster {
+	m.Override = v
+	return m
+}
+
+// The version values a chained upgrade and the rules need are lifted into the plan, with
+// where they were set.
+func TestVersionValuesReachThePlan(t *testing.T) {
+	s := set(
+		profile("default", "a", infraType, "1.0.0", templatePath("templates/openstack.yaml"),
+			values(vals(t, `{kubernetesVersion: v1.37.0, workerKubernetesVersion: v1.36.1, kubernetesVersions: [v1.35.2, v1.36.1]}`))),
+		cluster("starlab", "c1", withRecipe(infra("openstack", ref("a", infraType, "1.0.0")))),
+	)
+	plans := mustResolve(t, s, Options{})
+	p := plans[0]
+	assert.Equal(t, "v1.37.0", p.KubernetesVersion)
+	assert.Equal(t, "v1.36.1", p.WorkerVersion())
+	assert.Equal(t, []string{"v1.35.2", "v1.36.1"}, p.KubernetesVersions)
+	src, ok := p.SourceOf("kubernetesVersions")
+	if assert.True(t, ok) {
+		assert.Equal(t, "a-infrastructure-1.0.0.yaml:1:1: InfrastructureProfile/a-infrastructure-1.0.0: spec.values.kubernetesVersions: x",
+			src.ErrorAt("", "x").Error())
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/loader"
+	"github.com/dcn-ssu/lkaas/internal/versionrules"
 )
 
 // Keys of the well-known values the plan lifts out of the free-form trees.
@@ -22,6 +23,8 @@ const (
 	controlPlaneFlavorAltKey    = "controlPlaneFlavor"
 	workerFlavorKey             = "workerFlavor"
 	podCIDRKey                  = "podCIDR"
+	workerKubernetesVersionKey  = "workerKubernetesVersion"
+	kubernetesVersionsKey       = "kubernetesVersions"
 	serviceCIDRKey              = "serviceCIDR"
 )
 
@@ -132,7 +135,9 @@ func wellKnown(plan *Plan, infra, network layers, missingVersion func() *loader.
 		errs = append(errs, l.errorAt(kubernetesVersionKey, "kubernetesVersion %s is not a version like v1.25.0 (v<major>.<minor>.<patch>)", describe(v)))
 	} else {
 		plan.KubernetesVersion = s
+		plan.setSource(kubernetesVersionKey, l)
 	}
+	errs = append(errs, versionValues(plan, infra)...)
 
 	counts := []struct {
 		key  string
@@ -253,4 +258,83 @@ func describe(v any) string {
 	default:
 		return fmt.Sprint(t)
 	}
+}
+
+func (p *Plan) setSource(key string, l layer) {
+	if p.Sources == nil {
+		p.Sources = map[string]Source{}
+	}
+	p.Sources[key] = Source{doc: l.doc, field: l.field + "." + key}
+}
+
+// versionValues reads the optional workers' version and the list of versions a chained
+// upgrade steps through, and checks what Git alone can show: the workers neither newer than
+// the control plane nor more than three minors behind it (versionrules).
+func versionValues(plan *Plan, infra layers) []*loader.Error {
+	var errs []*loader.Error
+	if l, v, ok := infra.source(workerKubernetesVersionKey); ok {
+		if s, isString := v.(string); !isString || !kubernetesVersionPattern.MatchString(s) {
+			errs = append(errs, l.errorAt(workerKubernetesVersionKey, "workerKubernetesVersion %s is not a version like v1.25.0 (v<major>.<minor>.<patch>)", describe(v)))
+		} else {
+			plan.WorkerKubernetesVersion = s
+			plan.setSource(workerKubernetesVersionKey, l)
+		}
+	}
+	if l, v, ok := infra.source(kubernetesVersionsKey); ok {
+		before := len(errs)
+		list, isList := v.([]any)
+		if !isList {
+			errs = append(errs, l.errorAt(kubernetesVersionsKey, "kubernetesVersions must be a list of versions such as [v1.35.2, v1.36.1], not %s", describe(v)))
+		}
+		for i, e := range list {
+			s, isString := e.(string)
+			if !isString || !kubernetesVersionPattern.MatchString(s) {
+				errs = append(errs, l.errorAt(fmt.Sprintf("%s[%d]", kubernetesVersionsKey, i), "kubernetesVersions[%d] %s is not a version like v1.25.0 (v<major>.<minor>.<patch>)", i, describe(e)))
+				continue
+			}
+			plan.KubernetesVersions = append(plan.KubernetesVersions, s)
+		}
+		if len(errs) == before {
+			plan.setSource(kubernetesVersionsKey, l)
+		}
+	}
+	if len(errs) > 0 || plan.KubernetesVersion == "" {
+		return errs
+	}
+	refusal := versionrules.CheckDesired(versionrules.Desired{ControlPlane: plan.KubernetesVersion, Workers: plan.WorkerKubernetesVersion})
+	if refusal == nil {
+		return nil
+	}
+	return []*loader.Error{plan.RefusalError(refusal)}
+}
+
+// RefusalError places a broken version rule at the field that set the value: the version,
+// the workers' version or the list entry at fault (the version when no document set it).
+func (p *Plan) RefusalError(r *versionrules.Refusal) *loader.Error {
+	src, ok := p.SourceOf(string(r.Field))
+	suffix := ""
+	if ok && r.Field == versionrules.FieldChain && r.Index >= 0 {
+		suffix = fmt.Sprintf("[%d]", r.Index)
+	}
+	if !ok {
+		src, ok = p.SourceOf(kubernetesVersionKey)
+	}
+	if !ok { // a plan built by hand (tests): place it at the cluster's document
+		src = Source{doc: docRef{Kind: p.originKind(), Name: p.originName(), Origin: p.Origin}, field: p.OriginField}
+	}
+	return src.ErrorAt(suffix, "%s (rule %s)", r.Message, r.Rule)
+}
+
+func (p *Plan) originKind() string {
+	if p.OriginField != "" {
+		return "LogicalCluster"
+	}
+	return "Cluster"
+}
+
+func (p *Plan) originName() string {
+	if p.OriginField != "" {
+		return p.LogicalCluster
+	}
+	return p.Name
 }

@@ -152,7 +152,7 @@ type EMCORegistration struct {
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.controlPlaneVersion`
 // +kubebuilder:printcolumn:name="Catalog",type=string,JSONPath=`.spec.clusterCatalog`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.sourceRevision`,priority=1
 // +kubebuilder:printcolumn:name="EMCO",type=boolean,JSONPath=`.status.emco.registered`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
