@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
 	"maps"
 	"os"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -194,7 +195,12 @@ func (o *Options) RESTConfig() (*rest.Config, error) {
 // New builds a manager with the L-KaaS scheme, metrics, probes and leader election.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	log := newLogger(o)
-	logger.SetLogger(log) // controller-runtime and klog (client-go) alike
+	ctrl.SetLogger(log)
+	if o.LogOutput != nil {
+		// client-go's own lines (klog) go to the same place. Only when asked: klog's logger
+		// is process-wide, and tests start several managers in one process.
+		klog.SetLogger(log.WithName("runtime"))
+	}
 
 	shutdown := o.GracefulShutdownPeriod
 	var cacheOpts cache.Options
