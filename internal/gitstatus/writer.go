@@ -100,8 +100,15 @@ func (w *Writer) Write(ctx context.Context, t Target, dir string, update Update)
 	if err != nil {
 		return Result{Attempts: 1}, err
 	}
-	c := w.clone(t)
-	defer c.mu.Unlock()
+	key, c := w.clone(t)
+	defer func() {
+		w.mu.Lock()
+		if w.clones[key] != c {
+			c.discard() // evicted while this pass waited for it
+		}
+		w.mu.Unlock()
+		c.mu.Unlock()
+	}()
 	for i := 1; ; i++ {
 		commit, raced, err := w.round(ctx, c, r, t, dir, update)
 		if err == nil && !raced {
@@ -135,8 +142,9 @@ func (w *Writer) Close() {
 	}
 }
 
-// clone returns the kept clone of t's branch, locked: one pass at a time per branch.
-func (w *Writer) clone(t Target) *clone {
+// clone returns the kept clone of t's branch and its key, locked: one pass at a time per
+// branch.
+func (w *Writer) clone(t Target) (string, *clone) {
 	key := t.URL + "\x00" + t.Branch + "\x00" + t.BaseBranch
 	w.mu.Lock()
 	if w.clones == nil {
@@ -151,7 +159,7 @@ func (w *Writer) clone(t Target) *clone {
 	c.used = time.Now()
 	w.mu.Unlock()
 	c.mu.Lock()
-	return c
+	return key, c
 }
 
 // evict drops the least recently used idle clones beyond MaxClones; w.mu is held.
@@ -264,8 +272,11 @@ func lostRace(err error) bool {
 		return true
 	}
 	msg := err.Error()
+	// "failed to update ref": git receive-pack found the branch moved between our check of
+	// its refs and its update (a push that landed in between).
 	return strings.Contains(msg, "non-fast-forward") || strings.Contains(msg, "fetch first") ||
-		strings.Contains(msg, "reference already exists") || strings.Contains(msg, "cannot lock ref")
+		strings.Contains(msg, "reference already exists") || strings.Contains(msg, "cannot lock ref") ||
+		strings.Contains(msg, "failed to update ref")
 }
 
 // ReadTree reads the files under dir of a checkout, keyed by slash paths from the root; a
