@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -339,4 +340,24 @@ func TestWriterRefusesCredentialsOverHTTP(t *testing.T) {
 			assert.Zero(t, received.Load(), "nothing was sent")
 		})
 	}
+}
+
+// Clones kept between passes are bounded: beyond MaxClones the least recently used goes,
+// and Close removes the rest.
+func TestWriterBoundsItsClones(t *testing.T) {
+	tmp := t.TempDir()
+	w := &gitstatus.Writer{TempDir: tmp, MaxClones: 1}
+	clones := func() int {
+		entries, err := os.ReadDir(tmp)
+		require.NoError(t, err)
+		return len(entries)
+	}
+	for i := range 3 {
+		_, url := gitServer(t)
+		_, err := w.Write(context.Background(), target(url), "status/", files("status/a.yaml", fmt.Sprintf("%d\n", i)))
+		require.NoError(t, err)
+		assert.Equal(t, 1, clones(), "after the write to repository %d", i)
+	}
+	w.Close()
+	assert.Zero(t, clones())
 }
