@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -81,10 +82,38 @@ func StateDigest(files map[string][]byte) string {
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		h.Write([]byte(name))
 		h.Write([]byte{0})
-		h.Write(decisionForm(files[name]))
-		h.Write([]byte{0})
+		d := decisionDigest(files[name])
+		h.Write(d[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// decisions memoizes the digest of each document's decision form by the digest of its
+// bytes: a pass renders mostly the same documents as the last, and parsing a thousand of
+// them on every pass cost more than rendering them.
+var decisions = struct {
+	sync.Mutex
+	m map[[32]byte][32]byte
+}{m: map[[32]byte][32]byte{}}
+
+const maxDecisions = 1 << 15
+
+func decisionDigest(doc []byte) [32]byte {
+	key := sha256.Sum256(doc)
+	decisions.Lock()
+	d, ok := decisions.m[key]
+	decisions.Unlock()
+	if ok {
+		return d
+	}
+	d = sha256.Sum256(decisionForm(doc))
+	decisions.Lock()
+	if len(decisions.m) >= maxDecisions {
+		clear(decisions.m)
+	}
+	decisions.m[key] = d
+	decisions.Unlock()
+	return d
 }
 
 // Plan is the status commit of one Fleet on top of a tree: every document that differs,
