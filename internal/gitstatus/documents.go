@@ -21,7 +21,9 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -419,8 +421,8 @@ func jsonNode(dec *json.Decoder) (*yaml.Node, error) {
 				if err != nil {
 					return nil, err
 				}
-				key := &yaml.Node{}
-				if err := key.Encode(k); err != nil {
+				key, err := scalarNode(k)
+				if err != nil {
 					return nil, err
 				}
 				n.Content = append(n.Content, key)
@@ -438,12 +440,34 @@ func jsonNode(dec *json.Decoder) (*yaml.Node, error) {
 	case json.Number:
 		return &yaml.Node{Kind: yaml.ScalarNode, Value: t.String()}, nil
 	default: // string, bool, nil
-		n := &yaml.Node{}
-		if err := n.Encode(t); err != nil {
-			return nil, err
-		}
-		return n, nil
+		return scalarNode(t)
 	}
+}
+
+var yaml11Bool = map[string]bool{"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": true, "N": true, "no": true, "No": true, "NO": true, "off": true, "Off": true, "OFF": true}
+
+// scalarNode makes the node of a string, bool or null directly: Node.Encode starts a whole
+// YAML encoder per scalar, which was most of the cost of rendering a thousand documents.
+// The emitter still quotes a string that would read back as another type.
+func scalarNode(v any) (*yaml.Node, error) {
+	switch t := v.(type) {
+	case string:
+		// YAML 1.1 booleans ("yes", "off"), sexagesimal numbers ("1:20") and invalid UTF-8
+		// are quoted or encoded by yaml.v3's own rules: left to it.
+		if utf8.ValidString(t) && !yaml11Bool[t] && !strings.Contains(t, ":") {
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+		}
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(t)}, nil
+	case nil:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+	}
+	n := &yaml.Node{}
+	if err := n.Encode(v); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // parsed is what Summary and FleetOf read back from a status document (a union of the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
@@ -517,5 +518,25 @@ func TestRedact(t *testing.T) {
 		"cut -----BEGIN CERTIFICATE-----\nMIIB":       "cut [redacted]",
 	} {
 		assert.Equal(t, want, redact(in), in)
+	}
+}
+
+// Scalars made directly must print as yaml.v3 prints them when it encodes the value itself:
+// quoted when they would read back as another type, block style for several lines.
+func TestScalarNodeMatchesEncode(t *testing.T) {
+	values := []any{true, false, nil, "", "True", "false", "yes", "on", "null", "~", "1.25", "0x1F", "1e3",
+		"v1.26.0", "2025-03-14", " leading", "trailing ", "a: b", "- x", "#c", "x #c", "*alias", "&a", "!tag",
+		"%", "@", "`", "'q'", `"dq"`, "é unicode", "tab\there", "[x]", "{x}", "multi\nline", "tail\n", "a|b\nc: d\n",
+		"1:20", "190:20:30", "N", "Off", "\xff\xfe", "<nil>", "=", "?", "-", ".", ".inf", "-.5", "+1", "0o17", "012"}
+	for _, v := range values {
+		want := &yaml.Node{}
+		require.NoError(t, want.Encode(v))
+		got, err := scalarNode(v)
+		require.NoError(t, err)
+		wantOut, err := yaml.Marshal(&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{want, want}})
+		require.NoError(t, err)
+		gotOut, err := yaml.Marshal(&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{got, got}})
+		require.NoError(t, err)
+		assert.Equal(t, string(wantOut), string(gotOut), "%q", v)
 	}
 }

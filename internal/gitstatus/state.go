@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // revisionPattern matches Flux source revisions ("main@sha1:0a1b…", "sha256:…").
@@ -21,22 +24,102 @@ func maskRevisions(b []byte) []byte {
 	return revisionPattern.ReplaceAll(b, []byte("<revision>"))
 }
 
-// StateDigest is a digest of files with their source revisions masked: equal digests mean
-// the same observed state.
+// decisionForm is the part of a file that decides a commit: the file with its source
+// revisions masked and, in a status document, without the conditions' messages. Messages
+// are CAPI's and the controllers' running commentary ("2 of 3 Machines have healthy control
+// plane components"): they change wording while nothing a reviewer follows (phase, versions,
+// readiness, reasons, registration) moves. The written document still carries the latest
+// message; it reaches Git with the next commit made for a change of state.
+func decisionForm(doc []byte) []byte {
+	masked := maskRevisions(doc)
+	if !bytes.HasPrefix(doc, []byte(Header+"\n")) {
+		return masked
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(masked, &root); err != nil || len(root.Content) != 1 {
+		return masked
+	}
+	conds := mappingValue(mappingValue(root.Content[0], "status"), "conditions")
+	if conds == nil || conds.Kind != yaml.SequenceNode {
+		return masked
+	}
+	for _, c := range conds.Content {
+		if c.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(c.Content); i += 2 {
+			if c.Content[i].Value == "message" {
+				c.Content = slices.Delete(c.Content, i, i+2)
+				break
+			}
+		}
+	}
+	out, err := yaml.Marshal(&root)
+	if err != nil {
+		return masked
+	}
+	return out
+}
+
+// mappingValue is the value of key in a YAML mapping node, nil when n is not a mapping or
+// has no such key.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// StateDigest is a digest of the files' decision forms (revisions masked, condition
+// messages left out): equal digests mean no change a status commit would be made for.
 func StateDigest(files map[string][]byte) string {
 	h := sha256.New()
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		h.Write([]byte(name))
 		h.Write([]byte{0})
-		h.Write(maskRevisions(files[name]))
-		h.Write([]byte{0})
+		d := decisionDigest(files[name])
+		h.Write(d[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// decisions memoizes the digest of each document's decision form by the digest of its
+// bytes: a pass renders mostly the same documents as the last, and parsing a thousand of
+// them on every pass cost more than rendering them.
+var decisions = struct {
+	sync.Mutex
+	m map[[32]byte][32]byte
+}{m: map[[32]byte][32]byte{}}
+
+const maxDecisions = 1 << 15
+
+func decisionDigest(doc []byte) [32]byte {
+	key := sha256.Sum256(doc)
+	decisions.Lock()
+	d, ok := decisions.m[key]
+	decisions.Unlock()
+	if ok {
+		return d
+	}
+	d = sha256.Sum256(decisionForm(doc))
+	decisions.Lock()
+	if len(decisions.m) >= maxDecisions {
+		clear(decisions.m)
+	}
+	decisions.m[key] = d
+	decisions.Unlock()
+	return d
+}
+
 // Plan is the status commit of one Fleet on top of a tree: every document that differs,
 // documents of the Fleet's objects that are gone (deleted), and the README rebuilt from the
-// result. Empty when the observed state did not change (revisions alone do not count).
+// result. Empty when the observed state did not change: revisions and condition messages
+// alone do not count (see decisionForm), and neither does a README that only reflects them.
 func Plan(dir, fleet string, docs, tree map[string][]byte) (map[string][]byte, error) {
 	dir, err := Dir(dir)
 	if err != nil {
@@ -51,7 +134,7 @@ func Plan(dir, fleet string, docs, tree map[string][]byte) (map[string][]byte, e
 			continue
 		}
 		changes[name] = doc
-		if !ok || !bytes.Equal(maskRevisions(have), maskRevisions(doc)) {
+		if !ok || !bytes.Equal(decisionForm(have), decisionForm(doc)) {
 			stateChanged = true
 		}
 	}
@@ -80,7 +163,9 @@ func Plan(dir, fleet string, docs, tree map[string][]byte) (map[string][]byte, e
 		changes[readme] = nil
 	case summary != nil && !bytes.Equal(summary, tree[readme]):
 		changes[readme] = summary
-		if !bytes.Equal(maskRevisions(summary), maskRevisions(tree[readme])) {
+		// The README is made from the documents, so a change of state shows in them; it
+		// decides a commit only when it is missing.
+		if tree[readme] == nil {
 			stateChanged = true
 		}
 	}

@@ -6,16 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/git"
-	"github.com/fluxcd/pkg/git/gogit"
-	"github.com/fluxcd/pkg/git/repository"
 	"github.com/fluxcd/pkg/git/signature"
 	extgogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -58,26 +55,38 @@ type Update func(tree map[string][]byte) (changes map[string][]byte, message str
 type Result struct {
 	// Commit is the status commit pushed; empty when there was nothing to commit.
 	Commit string
-	// Attempts counts clone-commit-push rounds (more than one when a push lost a race).
+	// Attempts counts fetch-commit-push rounds (more than one when a push lost a race).
 	Attempts int
 }
 
 // Writer commits status to Git and pushes it, never by force: when someone else pushed
 // first, it starts again from their head, so no commit of either side is lost.
+//
+// It keeps a bare clone per status branch between passes and brings it up to date by
+// fetching only what is new, so a pass costs what changed, not the branch's history.
 type Writer struct {
 	// MaxAttempts bounds rounds against concurrent pushes; default 6.
 	MaxAttempts int
 	// Backoff is the wait before the second round, doubled (with jitter) after that;
 	// default 200ms.
 	Backoff time.Duration
-	// TempDir holds the short-lived clones; default os.TempDir().
+	// TempDir holds the clones kept between passes; default os.TempDir().
 	TempDir string
+	// MaxClones bounds the clones kept (one per status branch); the least recently used
+	// goes first. Default 16.
+	MaxClones int
+	// MaxPasses is how many passes a clone serves before it is cloned afresh, which sheds
+	// the loose objects and small packs each pass adds. Default 500.
+	MaxPasses int
+
+	mu     sync.Mutex
+	clones map[string]*clone
 }
 
 // ErrPushRace is returned when every attempt lost a race with other pushers.
 var ErrPushRace = errors.New("status push kept losing races with other pushes")
 
-// Write clones t.Branch, lets update decide the status files, commits them and pushes.
+// Write fetches t.Branch, lets update decide the status files, commits them and pushes.
 func (w *Writer) Write(ctx context.Context, t Target, dir string, update Update) (Result, error) {
 	attempts := w.MaxAttempts
 	if attempts <= 0 {
@@ -87,12 +96,26 @@ func (w *Writer) Write(ctx context.Context, t Target, dir string, update Update)
 	if backoff <= 0 {
 		backoff = 200 * time.Millisecond
 	}
+	r, err := remoteOf(t)
+	if err != nil {
+		return Result{Attempts: 1}, err
+	}
+	key, c := w.clone(t)
+	defer func() {
+		w.mu.Lock()
+		if w.clones[key] != c {
+			c.discard() // evicted while this pass waited for it
+		}
+		w.mu.Unlock()
+		c.mu.Unlock()
+	}()
 	for i := 1; ; i++ {
-		commit, raced, err := w.round(ctx, t, dir, update)
+		commit, raced, err := w.round(ctx, c, r, t, dir, update)
 		if err == nil && !raced {
 			return Result{Commit: commit, Attempts: i}, nil
 		}
 		if err != nil && !raced {
+			c.discard() // it may be half written; the next pass clones afresh
 			return Result{Attempts: i}, err
 		}
 		if i == attempts {
@@ -107,23 +130,93 @@ func (w *Writer) Write(ctx context.Context, t Target, dir string, update Update)
 	}
 }
 
-// round is one clone, update, commit and push. raced reports a push that lost to another.
-func (w *Writer) round(ctx context.Context, t Target, dir string, update Update) (commit string, raced bool, err error) {
-	tmp, err := os.MkdirTemp(w.TempDir, "lkaas-status-")
-	if err != nil {
+// Close removes the clones kept between passes.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for key, c := range w.clones {
+		c.mu.Lock()
+		c.discard()
+		c.mu.Unlock()
+		delete(w.clones, key)
+	}
+}
+
+// clone returns the kept clone of t's branch and its key, locked: one pass at a time per
+// branch.
+func (w *Writer) clone(t Target) (string, *clone) {
+	key := t.URL + "\x00" + t.Branch + "\x00" + t.BaseBranch
+	w.mu.Lock()
+	if w.clones == nil {
+		w.clones = map[string]*clone{}
+	}
+	c, ok := w.clones[key]
+	if !ok {
+		c = &clone{}
+		w.clones[key] = c
+		w.evict(key)
+	}
+	c.used = time.Now()
+	w.mu.Unlock()
+	c.mu.Lock()
+	return key, c
+}
+
+// evict drops the least recently used idle clones beyond MaxClones; w.mu is held.
+func (w *Writer) evict(keep string) {
+	limit := w.MaxClones
+	if limit <= 0 {
+		limit = 16
+	}
+	for len(w.clones) > limit {
+		oldest := ""
+		for key, c := range w.clones {
+			if key != keep && (oldest == "" || c.used.Before(w.clones[oldest].used)) {
+				oldest = key
+			}
+		}
+		if oldest == "" {
+			return
+		}
+		c := w.clones[oldest]
+		if !c.mu.TryLock() {
+			return // in use; it goes next time
+		}
+		c.discard()
+		c.mu.Unlock()
+		delete(w.clones, oldest)
+	}
+}
+
+// round is one fetch, update, commit and push. raced reports a push that lost to another.
+func (w *Writer) round(ctx context.Context, c *clone, r *remote, t Target, dir string, update Update) (commit string, raced bool, err error) {
+	maxPasses := w.MaxPasses
+	if maxPasses <= 0 {
+		maxPasses = 500
+	}
+	if c.passes >= maxPasses {
+		c.discard()
+	}
+	if err := c.open(w.TempDir, t.URL); err != nil {
 		return "", false, err
 	}
-	defer os.RemoveAll(tmp)
+	c.passes++
 
-	client, created, err := w.checkout(ctx, t, tmp)
+	head, found, err := c.fetch(ctx, r, t.Branch)
 	if err != nil {
-		return "", false, err
+		return "", false, fmt.Errorf("fetching %s: %w", t.Branch, err)
 	}
-	defer client.Close()
+	old, parent, created := head, head, !found
+	if created && t.BaseBranch != "" && t.BaseBranch != t.Branch {
+		// The status branch starts from the branch the Fleet watches.
+		if parent, _, err = c.fetch(ctx, r, t.BaseBranch); err != nil {
+			return "", false, fmt.Errorf("fetching %s to start %s: %w", t.BaseBranch, t.Branch, err)
+		}
+	}
 
-	tree, err := ReadTree(client.Path(), dir)
+	tree, rootTree, err := c.readDir(parent, dir)
 	if err != nil {
-		return "", false, err
+		return "", false, fmt.Errorf("reading %s: %w", t.Branch, err)
 	}
 	changes, message, err := update(tree)
 	if err != nil {
@@ -132,102 +225,37 @@ func (w *Writer) round(ctx context.Context, t Target, dir string, update Update)
 	if len(changes) == 0 {
 		return "", false, nil
 	}
-	if err := writeTree(client.Path(), changes); err != nil {
+	if changes, err = cleanChanges(changes); err != nil {
 		return "", false, err
 	}
-	commit, err = commitAll(client.Path(), t, message)
-	if errors.Is(err, extgogit.ErrEmptyCommit) && !created {
+	edit := &treeEdit{repo: c.repo}
+	newTree, err := edit.apply(rootTree, changes)
+	if err != nil {
+		return "", false, fmt.Errorf("writing the status tree: %w", err)
+	}
+	newHead := parent
+	if newTree != rootTree {
+		if newTree.IsZero() { // every file deleted: an empty tree
+			if newTree, err = edit.store(&object.Tree{}); err != nil {
+				return "", false, err
+			}
+		}
+		h, err := c.commit(t, newTree, parent, message)
+		if err != nil {
+			return "", false, fmt.Errorf("committing status: %w", err)
+		}
+		newHead, commit = h, h.String()
+		edit.written = append(edit.written, h)
+	} else if !created || parent.IsZero() {
 		return "", false, nil // the files already say so
 	}
-	if err != nil && !errors.Is(err, extgogit.ErrEmptyCommit) {
-		return "", false, fmt.Errorf("committing status: %w", err)
-	}
-	if err := client.Push(ctx, repository.PushConfig{}); err != nil {
-		if lostRace(err) {
+	if err := c.push(ctx, r, t.Branch, old, newHead, edit.written); err != nil {
+		if errors.Is(err, errMoved) || lostRace(err) {
 			return "", true, err
 		}
 		return "", false, fmt.Errorf("pushing status to %s: %w", t.Branch, err)
 	}
 	return commit, false, nil
-}
-
-// commitAll stages every change of the checkout at once and commits it. The client's own
-// Commit stages file by file, each with a full status of the worktree: with a thousand
-// documents that is a thousand statuses of a thousand files.
-func commitAll(dir string, t Target, message string) (string, error) {
-	repo, err := extgogit.PlainOpen(dir)
-	if err != nil {
-		return "", err
-	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		return "", err
-	}
-	if err := wt.AddWithOptions(&extgogit.AddOptions{All: true}); err != nil {
-		return "", err
-	}
-	author := t.Author
-	if author.Name == "" {
-		author = DefaultAuthor
-	}
-	opts := &extgogit.CommitOptions{
-		Author: &object.Signature{Name: author.Name, Email: author.Email, When: time.Now()},
-	}
-	if t.Signer != nil {
-		opts.Signer = t.Signer
-	}
-	hash, err := wt.Commit(message, opts)
-	if err != nil {
-		return "", err
-	}
-	return hash.String(), nil
-}
-
-// checkout clones the status branch, or, when it does not exist yet, the base branch with
-// the status branch created on top (an empty repository gets the status branch alone).
-func (w *Writer) checkout(ctx context.Context, t Target, dir string) (*gogit.Client, bool, error) {
-	u, err := url.Parse(t.URL)
-	if err != nil {
-		return nil, false, fmt.Errorf("status repository URL: %w", err)
-	}
-	auth, err := git.NewAuthOptions(*u, t.Credentials)
-	if err != nil {
-		return nil, false, fmt.Errorf("status repository credentials: %w", err)
-	}
-	newClient := func(path string) (*gogit.Client, error) {
-		opts := []gogit.ClientOption{gogit.WithDiskStorage(), gogit.WithSingleBranch(true)}
-		if t.CredentialsOverHTTP {
-			opts = append(opts, gogit.WithInsecureCredentialsOverHTTP())
-		}
-		return gogit.NewClient(path, auth, opts...)
-	}
-
-	client, err := newClient(filepath.Join(dir, "status"))
-	if err != nil {
-		return nil, false, err
-	}
-	_, err = client.Clone(ctx, t.URL, repository.CloneConfig{CheckoutStrategy: repository.CheckoutStrategy{Branch: t.Branch}})
-	if err == nil {
-		return client, false, nil
-	}
-	client.Close()
-	if !isNotFound(err) || t.BaseBranch == "" || t.BaseBranch == t.Branch {
-		return nil, false, fmt.Errorf("cloning %s: %w", t.Branch, err)
-	}
-
-	client, err = newClient(filepath.Join(dir, "base"))
-	if err != nil {
-		return nil, false, err
-	}
-	if _, err := client.Clone(ctx, t.URL, repository.CloneConfig{CheckoutStrategy: repository.CheckoutStrategy{Branch: t.BaseBranch}}); err != nil {
-		client.Close()
-		return nil, false, fmt.Errorf("cloning %s to start %s: %w", t.BaseBranch, t.Branch, err)
-	}
-	if err := client.SwitchBranch(ctx, t.Branch); err != nil {
-		client.Close()
-		return nil, false, err
-	}
-	return client, true, nil
 }
 
 // isNotFound tells a missing branch from other clone failures.
@@ -244,8 +272,11 @@ func lostRace(err error) bool {
 		return true
 	}
 	msg := err.Error()
+	// "failed to update ref": git receive-pack found the branch moved between our check of
+	// its refs and its update (a push that landed in between).
 	return strings.Contains(msg, "non-fast-forward") || strings.Contains(msg, "fetch first") ||
-		strings.Contains(msg, "reference already exists") || strings.Contains(msg, "cannot lock ref")
+		strings.Contains(msg, "reference already exists") || strings.Contains(msg, "cannot lock ref") ||
+		strings.Contains(msg, "failed to update ref")
 }
 
 // ReadTree reads the files under dir of a checkout, keyed by slash paths from the root; a
@@ -272,29 +303,4 @@ func ReadTree(root, dir string) (map[string][]byte, error) {
 		return nil
 	})
 	return tree, err
-}
-
-// writeTree applies changes to a checkout: writes files, deletes those given as nil. Paths
-// must stay inside the checkout.
-func writeTree(root string, changes map[string][]byte) error {
-	for name, data := range changes {
-		clean := path.Clean("/" + name)[1:]
-		if clean == "" || strings.HasPrefix(clean, ".git/") || clean == ".git" {
-			return fmt.Errorf("status path %q is not a file in the repository", name)
-		}
-		p := filepath.Join(root, filepath.FromSlash(clean))
-		if data == nil {
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,4 +246,118 @@ func TestSignerFromSecretRefusesWhatCannotSign(t *testing.T) {
 	require.NoError(t, aw.Close())
 	_, err = gitstatus.SignerFromSecret(map[string][]byte{gitstatus.SigningKeyPGPKey: public.Bytes()})
 	assert.ErrorContains(t, err, "private key")
+}
+
+// The writer keeps its clone between passes: after the first pass has downloaded the
+// branch's history, a pass downloads only what is new (another writer's commit, which it
+// builds on) and a pass with nothing new only the refs.
+func TestWriterFetchesOnlyWhatIsNew(t *testing.T) {
+	srv, _ := gitServer(t)
+	buildHistory(t, filepath.Join(srv.Root(), "org", "fleet.git"), 1000, 300)
+	proxyURL, received := countingProxy(t, srv.HTTPAddress())
+	url := proxyURL + "/org/fleet.git"
+	w := &gitstatus.Writer{TempDir: t.TempDir()}
+	defer w.Close()
+	ctx := context.Background()
+
+	res, err := w.Write(ctx, target(url), "status/", files("status/a.yaml", "one\n"))
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Commit)
+	first := received.Swap(0)
+
+	human := cloneCLI(t, url, "lkaas/status")
+	require.NoError(t, os.WriteFile(filepath.Join(human, "NOTES.md"), []byte("a human was here\n"), 0o644))
+	gitCLI(t, human, "add", "NOTES.md")
+	gitCLI(t, human, "commit", "--quiet", "-m", "human: notes")
+	gitCLI(t, human, "push", "--quiet", "origin", "lkaas/status")
+	received.Store(0)
+
+	var seen map[string][]byte
+	res, err = w.Write(ctx, target(url), "status/", func(tree map[string][]byte) (map[string][]byte, string, error) {
+		seen = tree
+		return map[string][]byte{"status/a.yaml": []byte("two\n")}, "status: two", nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Attempts)
+	assert.Equal(t, 1002, len(seen), "the pass reads the status directory of the head: 1,000 clusters, the Fleet, a.yaml")
+	assert.Equal(t, "one\n", string(seen["status/a.yaml"]))
+	incremental := received.Swap(0)
+	assert.Less(t, incremental*20, first, "a pass after another writer's commit downloads that commit, not the history (%d bytes, first pass %d)", incremental, first)
+
+	res, err = w.Write(ctx, target(url), "status/", files("status/a.yaml", "two\n"))
+	require.NoError(t, err)
+	assert.Empty(t, res.Commit)
+	assert.Less(t, received.Load(), int64(2048), "a pass with nothing new downloads the refs only")
+
+	repo := cloneCLI(t, url, "lkaas/status")
+	assert.Equal(t, "status: two\nhuman: notes\nstatus: test", gitCLI(t, repo, "log", "-3", "--format=%s"))
+	assert.FileExists(t, filepath.Join(repo, "NOTES.md"))
+}
+
+// An empty repository gets the status branch as its first branch, from a root commit.
+func TestWriterStartsTheBranchInAnEmptyRepository(t *testing.T) {
+	srv, _ := gitServer(t)
+	bare := filepath.Join(srv.Root(), "org", "empty.git")
+	require.NoError(t, os.MkdirAll(bare, 0o755))
+	gitCLI(t, bare, "init", "--quiet", "--bare")
+	url := srv.HTTPAddress() + "/org/empty.git"
+	w := &gitstatus.Writer{TempDir: t.TempDir()}
+	defer w.Close()
+
+	res, err := w.Write(context.Background(), target(url), "status/", files("status/a.yaml", "one\n"))
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Commit)
+	repo := cloneCLI(t, url, "lkaas/status")
+	assert.Equal(t, "1", gitCLI(t, repo, "rev-list", "--count", "HEAD"))
+	data, err := os.ReadFile(filepath.Join(repo, "status/a.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, "one\n", string(data))
+}
+
+// Credentials never go over plain HTTP unless the controller allows it: refused before
+// anything is sent.
+func TestWriterRefusesCredentialsOverHTTP(t *testing.T) {
+	srv, _ := gitServer(t, "lkaas", "secret-password")
+	proxyURL, received := countingProxy(t, srv.HTTPAddress())
+	w := &gitstatus.Writer{TempDir: t.TempDir()}
+	defer w.Close()
+	for _, tc := range []struct {
+		name, url string
+		creds     map[string][]byte
+		want      string
+	}{
+		{"basic auth", proxyURL + "/org/fleet.git", map[string][]byte{"username": []byte("lkaas"), "password": []byte("secret-password")}, "basic auth cannot be sent over HTTP"},
+		{"bearer token", proxyURL + "/org/fleet.git", map[string][]byte{"bearerToken": []byte("secret-password")}, "bearer token cannot be sent over HTTP"},
+		{"in the URL", strings.Replace(proxyURL, "http://", "http://lkaas:secret-password@", 1) + "/org/fleet.git", nil, "URL cannot contain credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tgt := target(tc.url)
+			tgt.Credentials = tc.creds
+			_, err := w.Write(context.Background(), tgt, "status/", files("status/a.yaml", "x\n"))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "secret-password", "no secret in errors")
+			assert.Zero(t, received.Load(), "nothing was sent")
+		})
+	}
+}
+
+// Clones kept between passes are bounded: beyond MaxClones the least recently used goes,
+// and Close removes the rest.
+func TestWriterBoundsItsClones(t *testing.T) {
+	tmp := t.TempDir()
+	w := &gitstatus.Writer{TempDir: tmp, MaxClones: 1}
+	clones := func() int {
+		entries, err := os.ReadDir(tmp)
+		require.NoError(t, err)
+		return len(entries)
+	}
+	for i := range 3 {
+		_, url := gitServer(t)
+		_, err := w.Write(context.Background(), target(url), "status/", files("status/a.yaml", fmt.Sprintf("%d\n", i)))
+		require.NoError(t, err)
+		assert.Equal(t, 1, clones(), "after the write to repository %d", i)
+	}
+	w.Close()
+	assert.Zero(t, clones())
 }
