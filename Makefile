@@ -65,6 +65,11 @@ lint: ## gofmt, go vet and staticcheck.
 test: tools verify-generate lint fuzz ## Unit and integration tests against a real kube-apiserver + etcd.
 	$(GO) test $(GO_TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
+.PHONY: test-browser
+test-browser: tools ## The status page in headless Chromium (installed by hack/chromium.sh); screenshots in $$LKAAS_SCREENSHOTS.
+	hack/chromium.sh
+	$(GO) test -count=1 -run 'TestBrowser' -v ./internal/web/
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZ_TIME (go test -fuzz takes one target at a time).
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZ_TIME) ./internal/loader

@@ -79,7 +79,8 @@ func TestChartRendersObjectsTheAPIServerAccepts(t *testing.T) {
 		"defaults": nil,
 		"options": {"--set", "controller.watchAllNamespaces=false", "--set", "controller.extraArgs={--kube-api-qps=100}",
 			"--set", "emcoCredentials[0].name=emco-central", "--set", "emcoCredentials[0].token=t0ken",
-			"--set", "networkPolicy.enabled=true", "--set", "replicas=2", "--set", "sharding.key=shard1"},
+			"--set", "networkPolicy.enabled=true", "--set", "replicas=2", "--set", "sharding.key=shard1",
+			"--set-json", `web.allowFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"auth-proxy"}}}]`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rendered := helm(t, append([]string{"template", "lkaas", chart, "--namespace", "lkaas-system", "--include-crds"}, args...)...)
@@ -108,7 +109,9 @@ func TestChartDeploymentIsHardened(t *testing.T) {
 		case "Deployment":
 			deploy = obj
 		case "NetworkPolicy":
-			policy = obj
+			if strings.HasSuffix(obj.GetName(), "-artifacts") { // the status page has one of its own
+				policy = obj
+			}
 		}
 	}
 	require.NotNil(t, deploy)
@@ -202,4 +205,52 @@ func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
 			assert.Equal(t, enabled, impersonates)
 		})
 	}
+}
+
+// The status page is on by default: the controller gets --web-addr, a Service exposes the
+// port inside the cluster, and a NetworkPolicy admits only the release namespace (or
+// web.allowFrom) to it while metrics and probes stay reachable. Off, all three are gone.
+func TestChartStatusPage(t *testing.T) {
+	render := func(args ...string) (deployArgs []any, services, policies map[string]*unstructured.Unstructured) {
+		services, policies = map[string]*unstructured.Unstructured{}, map[string]*unstructured.Unstructured{}
+		for _, obj := range objects(t, helm(t, append([]string{"template", "lkaas", chart, "--namespace", "lkaas-system"}, args...)...)) {
+			switch obj.GetKind() {
+			case "Deployment":
+				containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+				require.Len(t, containers, 1)
+				deployArgs, _, _ = unstructured.NestedSlice(containers[0].(map[string]any), "args")
+			case "Service":
+				services[obj.GetName()] = obj
+			case "NetworkPolicy":
+				policies[obj.GetNamespace()+"/"+obj.GetName()] = obj
+			}
+		}
+		return deployArgs, services, policies
+	}
+
+	args, services, policies := render()
+	assert.Contains(t, args, "--web-addr=:8090")
+	require.Contains(t, services, "lkaas-web")
+	ports, _, _ := unstructured.NestedSlice(services["lkaas-web"].Object, "spec", "ports")
+	assert.Equal(t, "web", ports[0].(map[string]any)["targetPort"])
+	require.Contains(t, policies, "lkaas-system/lkaas-web")
+	ingress, _, _ := unstructured.NestedSlice(policies["lkaas-system/lkaas-web"].Object, "spec", "ingress")
+	require.Len(t, ingress, 2)
+	from := ingress[0].(map[string]any)["from"].([]any)
+	assert.Equal(t, map[string]any{"kubernetes.io/metadata.name": "lkaas-system"},
+		from[0].(map[string]any)["namespaceSelector"].(map[string]any)["matchLabels"])
+	assert.NotContains(t, ingress[1].(map[string]any), "from", "metrics and probes stay open to all")
+
+	_, _, policies = render("--set-json", `web.allowFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"auth-proxy"}}}]`)
+	ingress, _, _ = unstructured.NestedSlice(policies["lkaas-system/lkaas-web"].Object, "spec", "ingress")
+	from = ingress[0].(map[string]any)["from"].([]any)
+	assert.Equal(t, map[string]any{"kubernetes.io/metadata.name": "auth-proxy"},
+		from[0].(map[string]any)["namespaceSelector"].(map[string]any)["matchLabels"])
+
+	args, services, policies = render("--set", "web.enabled=false")
+	for _, a := range args {
+		assert.NotContains(t, a, "--web-addr")
+	}
+	assert.NotContains(t, services, "lkaas-web")
+	assert.NotContains(t, policies, "lkaas-system/lkaas-web")
 }

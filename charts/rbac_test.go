@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,6 +106,9 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 	opts.LeaderElection.Enable = true
 	opts.LeaderElection.LeaseDuration, opts.LeaderElection.RenewDeadline, opts.LeaderElection.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
 	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
+	// The status page, on by default in the chart, reads through the same RBAC.
+	webAddr := make(chan string, 1)
+	opts.WebAddr, opts.WebListening = "127.0.0.1:0", func(a string) { webAddr <- a }
 	mgr, err := manager.New(cfg, opts)
 	require.NoError(t, err)
 	mgrCtx, stop := context.WithCancel(ctx)
@@ -166,6 +170,18 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 		crs.SetKind("ClusterResourceSetList")
 		return env.Client.List(ctx, &crs, client.InNamespace("starlab")) == nil && len(crs.Items) > 0
 	}, time.Minute, 500*time.Millisecond, "the network add-on is installed")
+
+	// Every page of the status page, a cluster's (events, CAPI objects) included.
+	page := "http://" + <-webAddr
+	var members automationv1alpha1.ClusterList
+	require.NoError(t, env.Client.List(ctx, &members, client.InNamespace("starlab")))
+	require.NotEmpty(t, members.Items)
+	for _, path := range []string{"/", "/logicalclusters/starlab/mec-cluster", "/clusters/starlab/" + members.Items[0].Name, "/fleets/starlab/starlab/history"} {
+		resp, err := http.Get(page + path)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+	}
 
 	time.Sleep(3 * time.Second) // let the passes after the last change finish
 	stop()

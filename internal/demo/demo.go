@@ -237,6 +237,8 @@ func startController(ctx context.Context, plane *testenv.Plane, out io.Writer) (
 		// The local Git server speaks plain HTTP on loopback.
 		GitCredentialsOverHTTP: true,
 	}
+	webAddr := make(chan string, 1) // the status page, on a free loopback port
+	opts.WebAddr, opts.WebListening = "127.0.0.1:0", func(a string) { webAddr <- a }
 	// The demo's screen is for the fleet: the controller's lines go to its log file.
 	logFile, err := os.Create(filepath.Join(plane.LogDir, "lkaas-controller.log"))
 	if err != nil {
@@ -264,6 +266,11 @@ func startController(ctx context.Context, plane *testenv.Plane, out io.Writer) (
 	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
 		stop()
 		return nil, errors.New("demo: the L-KaaS controller's caches did not sync within a minute")
+	}
+	select {
+	case a := <-webAddr:
+		fmt.Fprintf(out, "==> status page (read-only, live): http://%s\n", a)
+	case <-syncCtx.Done():
 	}
 	return stop, nil
 }

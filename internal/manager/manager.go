@@ -41,6 +41,7 @@ import (
 	"github.com/dcn-ssu/lkaas/internal/apply"
 	"github.com/dcn-ssu/lkaas/internal/gitstatus"
 	"github.com/dcn-ssu/lkaas/internal/source"
+	"github.com/dcn-ssu/lkaas/internal/web"
 
 	lkaasscheme "github.com/dcn-ssu/lkaas/internal/scheme"
 )
@@ -79,6 +80,11 @@ type Options struct {
 	// only Fleets that match are reconciled, and only the objects they produced are cached.
 	// Empty: every Fleet.
 	WatchLabelSelector string
+	// WebAddr is where the read-only status page listens (internal/web), e.g.
+	// 127.0.0.1:9090; empty: no status page.
+	WebAddr string
+	// WebListening, when set, gets the status page's bound address (the demo asks for port 0).
+	WebListening func(addr string)
 	// SkipNameValidation lets several managers run in one process (tests): controller-runtime
 	// otherwise refuses a second controller of the same name.
 	SkipNameValidation bool
@@ -113,6 +119,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.StatusWindow, "status-commit-window", 2*time.Second, "How long the status writer gathers changes into one commit.")
 	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
 	fs.IntVar(&o.ArtifactMaxSize, "artifact-max-size", source.DefaultMaxUntarSize, "The largest unpacked Flux artifact a Fleet may have, in bytes.")
+	fs.StringVar(&o.WebAddr, "web-addr", "", "The address the read-only status page binds to, e.g. 127.0.0.1:9090; empty disables it. It has no login of its own: see docs/operations.md before exposing it.")
 	fs.StringVar(&o.WatchLabelSelector, "watch-label-selector", "", "Reconcile only Fleets with matching labels, e.g. '"+apply.ShardLabel+"=shard1' (a shard) or '!"+apply.ShardLabel+"' (the main instance); empty reconciles every Fleet.")
 }
 
@@ -319,6 +326,16 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if err := statusWriter.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the status writer: %w", err)
+	}
+	if o.WebAddr != "" {
+		// The page reads the manager's cache: no request to the API server per page view.
+		page, err := web.New(mgr.GetCache(), mgr.GetCache(), web.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("setting up the status page: %w", err)
+		}
+		if err := mgr.Add(&web.Runnable{Addr: o.WebAddr, Server: page, Listening: o.WebListening}); err != nil {
+			return nil, fmt.Errorf("adding the status page: %w", err)
+		}
 	}
 	if len(unservedCAPI) > 0 {
 		if err := mgr.Add(&capiKindWatch{discovery: dc, missing: unservedCAPI, period: capiCheckPeriod}); err != nil {

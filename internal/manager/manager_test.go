@@ -78,3 +78,37 @@ func TestManagerServesProbesAndMetrics(t *testing.T) {
 		t.Fatal("manager did not stop")
 	}
 }
+
+// With --web-addr the manager serves the status page from its cache, on every replica, and
+// stops it with the manager.
+func TestManagerServesTheStatusPage(t *testing.T) {
+	addr := make(chan string, 1)
+	opts := manager.Options{MetricsAddr: "0", HealthAddr: "0", SkipNameValidation: true,
+		WebAddr: "127.0.0.1:0", WebListening: func(a string) { addr <- a }}
+	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
+	mgr, err := manager.New(env.Config, opts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("manager stopped: %v", err)
+	}
+	code, body, err := get(base + "/")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Contains(t, body, "<h1>Overview</h1>")
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("manager did not stop")
+	}
+}

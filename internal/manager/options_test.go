@@ -80,3 +80,14 @@ func TestWatchLabelSelector(t *testing.T) {
 		})
 	}
 }
+
+// The status page is off unless asked for: it has no login of its own.
+func TestWebAddrIsOffByDefault(t *testing.T) {
+	var o Options
+	fs := pflag.NewFlagSet("controller", pflag.ContinueOnError)
+	o.BindFlags(fs)
+	require.NoError(t, fs.Parse(nil))
+	assert.Empty(t, o.WebAddr)
+	require.NoError(t, fs.Parse([]string{"--web-addr=127.0.0.1:9090"}))
+	assert.Equal(t, "127.0.0.1:9090", o.WebAddr)
+}
