@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmanager "sigs.k8s.io/controller-runtime/pkg/manager"
 	"time"
 
 	runtimeclient "github.com/fluxcd/pkg/runtime/client"
@@ -319,9 +320,18 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := cloudRegistrar.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the EMCO logical-cloud registrar: %w", err)
 	}
+	gitWriter := &gitstatus.Writer{}
+	// The writer keeps a clone per status branch between passes; they go with the manager.
+	if err := mgr.Add(ctrlmanager.RunnableFunc(func(ctx context.Context) error {
+		<-ctx.Done()
+		gitWriter.Close()
+		return nil
+	})); err != nil {
+		return nil, fmt.Errorf("adding the status writer's cleanup: %w", err)
+	}
 	statusWriter := &controllers.StatusWriter{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
-		Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)), Writer: &gitstatus.Writer{},
+		Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)), Writer: gitWriter,
 		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP, AllowCrossNamespaceRefs: o.AllowCrossNamespaceRefs,
 	}
 	if err := statusWriter.SetupWithManager(mgr); err != nil {
