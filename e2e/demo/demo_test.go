@@ -7,45 +7,27 @@ package demo
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
-
-// output collects the demo's standard output as it comes.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
 
 // Issue 8: `make demo` reaches a Ready logical cluster; the next steps it prints work as
 // printed (status from the cluster, an upgrade pushed with git, the status branch); Ctrl-C
 // tears everything down and leaves no process behind.
 func TestDemoReachesReadyAndCtrlCLeavesNothing(t *testing.T) {
 	state := t.TempDir()
-	var shown output
+	var shown testenv.Output
 	demo := exec.Command(lkaasBinary, "demo", "--state-dir", state)
 	demo.Stdout, demo.Stderr = &shown, &shown
 	// Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // Issue 14: however the demo ends, every process of its plane ends with it. The orderly
@@ -82,7 +84,7 @@ type planeDemo struct {
 	cmd    *exec.Cmd
 	state  string
 	reader *os.File
-	shown  output
+	shown  testenv.Output
 	exited chan error
 }
 

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -86,7 +85,7 @@ func TestPlaneProcessesEndWithTheProcessThatStartedThem(t *testing.T) {
 			holder.Env = append(os.Environ(), holderEnv+"=1")
 			stdout, err := holder.StdoutPipe()
 			require.NoError(t, err)
-			var stderr output
+			var stderr Output
 			holder.Stderr = &stderr
 			require.NoError(t, holder.Start())
 			exited := make(chan error, 1)
@@ -195,22 +194,4 @@ func TestBoundShimRunsTheRealBinary(t *testing.T) {
 	out, err = exec.Command("sh", "-c", shims["printenv"]+"; exit $?").CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), "is not the process that started the plane")
-}
-
-// output collects a child's output as it comes.
-type output struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
 }

@@ -262,3 +262,21 @@ func waitContext(ctx context.Context, timeout time.Duration, poll func() (bool, 
 		}
 	}
 }
+
+// Output collects a child process's output as it comes, safe to read while it is written.
+type Output struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
