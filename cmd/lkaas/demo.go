@@ -25,7 +25,7 @@ The plane's tools are built by ` + "`make e2e-tools`" + ` (` + "`make demo`" + `
   lkaas demo --no-wait      # stop once the logical cluster is Ready
   lkaas demo --plane-only   # a bare plane to try your own fleet repository on
   # in another shell, with the KUBECONFIG it prints:
-  lkaas status edge/edge`,
+  lkaas status edge -n edge`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Wait = !noWait
