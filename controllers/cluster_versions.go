@@ -105,22 +105,13 @@ func applyGate(objs []*unstructured.Unstructured, g versionGate) []*unstructured
 	return out
 }
 
-func newestVersion(a, b string) string {
-	va, errA := versionrules.Parse(a)
-	vb, errB := versionrules.Parse(b)
-	switch {
-	case errA != nil:
-		return b
-	case errB != nil:
-		return a
-	case va.Compare(vb) >= 0:
-		return a
-	default:
-		return b
-	}
-}
+func newestVersion(a, b string) string { return pickVersion(a, b, 1) }
 
-func oldestVersion(a, b string) string {
+func oldestVersion(a, b string) string { return pickVersion(a, b, -1) }
+
+// pickVersion returns the newer of a and b for direction 1, the older for -1; one that does
+// not parse loses.
+func pickVersion(a, b string, direction int) string {
 	va, errA := versionrules.Parse(a)
 	vb, errB := versionrules.Parse(b)
 	switch {
@@ -128,7 +119,7 @@ func oldestVersion(a, b string) string {
 		return b
 	case errB != nil:
 		return a
-	case va.Compare(vb) <= 0:
+	case va.Compare(vb)*direction >= 0:
 		return a
 	default:
 		return b
