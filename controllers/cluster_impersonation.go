@@ -29,15 +29,15 @@ func (r *ClusterReconciler) writerFor(ctx context.Context, cluster *automationv1
 	if r.Impersonator == nil {
 		return nil, &RBACError{ServiceAccount: cluster.Namespace + "/" + sa, Verb: "impersonate", Namespace: cluster.Namespace}
 	}
-	c, err := r.Impersonator.ClientFor(cluster.Namespace, sa)
-	if err != nil {
-		return nil, err
-	}
 	writes := make([]client.Object, len(objs))
 	for i, o := range objs {
 		writes[i] = o
 	}
-	if err := checkWriteAccess(ctx, c, cluster.Namespace+"/"+sa, cluster.Namespace, writes, false); err != nil {
+	if err := r.Impersonator.CheckWrites(ctx, cluster.Namespace, sa, writes, false); err != nil {
+		return nil, err
+	}
+	c, err := r.Impersonator.ClientFor(cluster.Namespace, sa)
+	if err != nil {
 		return nil, err
 	}
 	return c, nil

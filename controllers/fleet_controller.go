@@ -291,7 +291,8 @@ func (r *FleetReconciler) reconcile(ctx context.Context, fleet *automationv1alph
 // remembers what it has already compared, so a steady-state pass is cheap. When the Fleet
 // writes as a ServiceAccount, the Applier writes through a client impersonating it (reads
 // stay on the shared cache), and the ServiceAccount's right to every write the revision
-// needs is checked first: a refusal is an *RBACError and nothing is written.
+// needs is checked first (answers that allow are remembered for a minute): a refusal is an
+// *RBACError and nothing is written.
 func (r *FleetReconciler) applierFor(ctx context.Context, fleet *automationv1alpha1.Fleet, desired []client.Object) (*apply.Applier, error) {
 	sa := serviceAccountOf(fleet, r.Settings.DefaultServiceAccount)
 	writer := r.Client
@@ -299,11 +300,11 @@ func (r *FleetReconciler) applierFor(ctx context.Context, fleet *automationv1alp
 		if r.Impersonator == nil {
 			return nil, fmt.Errorf("the Fleet writes as ServiceAccount %s but the controller cannot impersonate", sa)
 		}
-		c, err := r.Impersonator.ClientFor(fleet.Namespace, sa)
-		if err != nil {
+		if err := r.Impersonator.CheckWrites(ctx, fleet.Namespace, sa, desired, fleet.Spec.Prune); err != nil {
 			return nil, err
 		}
-		if err := checkWriteAccess(ctx, c, fleet.Namespace+"/"+sa, fleet.Namespace, desired, fleet.Spec.Prune); err != nil {
+		c, err := r.Impersonator.ClientFor(fleet.Namespace, sa)
+		if err != nil {
 			return nil, err
 		}
 		writer = c

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,12 +30,26 @@ type Impersonator struct {
 
 	mu      sync.Mutex
 	clients map[string]client.Client
+	// allowed remembers, for allowedFor, the writes a ServiceAccount was allowed to make, so a
+	// steady-state pass asks the API server nothing. A refusal is never remembered: once the
+	// tenant's Role is fixed, the next pass sees it.
+	allowed map[accessKey]time.Time
+	now     func() time.Time
+}
+
+// allowedFor is how long an allowed answer stands; a revoked right takes effect after it (the
+// API server still refuses the write itself, so this only delays the clear condition).
+const allowedFor = time.Minute
+
+type accessKey struct {
+	user, namespace, verb string
+	resource              schema.GroupResource
 }
 
 // NewImpersonator returns an Impersonator that builds its clients from config (the
 // controller's own) with opts (its scheme and RESTMapper).
 func NewImpersonator(config *rest.Config, opts client.Options) *Impersonator {
-	return &Impersonator{config: config, opts: opts, clients: map[string]client.Client{}}
+	return &Impersonator{config: config, opts: opts, clients: map[string]client.Client{}, allowed: map[accessKey]time.Time{}, now: time.Now}
 }
 
 // ServiceAccountUser is the user name Kubernetes gives a ServiceAccount.
@@ -83,10 +98,16 @@ func (e *RBACError) Error() string {
 		e.ServiceAccount, e.Verb, e.Resource, e.Namespace)
 }
 
-// checkWriteAccess asks the API server, as the impersonated ServiceAccount, whether it may
-// make every write a revision needs (create and patch of each kind, delete when pruning),
-// before any is made: a refusal then leaves nothing half-applied.
-func checkWriteAccess(ctx context.Context, c client.Client, serviceAccount, namespace string, objs []client.Object, prune bool) error {
+// CheckWrites asks the API server, as the ServiceAccount namespace/name, whether it may make
+// every write a revision needs (create and patch of each kind, delete when pruning), before
+// any is made: a refusal (an *RBACError) then leaves nothing half-applied. Answers that allow
+// are remembered for allowedFor.
+func (i *Impersonator) CheckWrites(ctx context.Context, namespace, name string, objs []client.Object, prune bool) error {
+	c, err := i.ClientFor(namespace, name)
+	if err != nil {
+		return err
+	}
+	user, serviceAccount := ServiceAccountUser(namespace, name), namespace+"/"+name
 	resources := map[schema.GroupResource]bool{}
 	for _, o := range objs {
 		gvk, err := c.GroupVersionKindFor(o)
@@ -110,6 +131,10 @@ func checkWriteAccess(ctx context.Context, c client.Client, serviceAccount, name
 	}
 	for _, gr := range sorted {
 		for _, verb := range verbs {
+			key := accessKey{user: user, namespace: namespace, verb: verb, resource: gr}
+			if i.stillAllowed(key) {
+				continue
+			}
 			review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
 				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: namespace, Verb: verb, Group: gr.Group, Resource: gr.Resource},
 			}}
@@ -119,9 +144,23 @@ func checkWriteAccess(ctx context.Context, c client.Client, serviceAccount, name
 			if !review.Status.Allowed {
 				return &RBACError{ServiceAccount: serviceAccount, Verb: verb, Resource: gr, Namespace: namespace}
 			}
+			i.remember(key)
 		}
 	}
 	return nil
+}
+
+func (i *Impersonator) stillAllowed(key accessKey) bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	at, ok := i.allowed[key]
+	return ok && i.now().Sub(at) < allowedFor
+}
+
+func (i *Impersonator) remember(key accessKey) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.allowed[key] = i.now()
 }
 
 // asRBACError turns a Forbidden answer into an RBACError that keeps the API server's text.

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/controllers"
 )
 
 // tenantAccount creates a ServiceAccount with a Role, in its namespace only, allowing the
@@ -141,4 +142,41 @@ func capiCluster() *unstructured.Unstructured {
 	u.SetAPIVersion("cluster.x-k8s.io/v1beta2")
 	u.SetKind("Cluster")
 	return u
+}
+
+// A steady state asks the API server nothing: an allowed write is remembered, so the second
+// check of the same writes makes no SelfSubjectAccessReview. A refusal is not remembered: once
+// the Role grants the kind, the next check passes.
+func TestImpersonatorRemembersAllowedWritesOnly(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	tenantAccount(t, ns, "tenant", "clusters")
+	imp := controllers.NewImpersonator(env.Config, client.Options{Scheme: env.Scheme, Mapper: env.Client.RESTMapper()})
+	cluster := &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "c"}}
+	reviews := func() float64 {
+		var n float64
+		for _, q := range apiSamples(t) {
+			if q.Resource == "selfsubjectaccessreviews" {
+				n += q.Count
+			}
+		}
+		return n
+	}
+
+	require.NoError(t, imp.CheckWrites(ctx, ns, "tenant", []client.Object{cluster}, true))
+	before := reviews()
+	require.NoError(t, imp.CheckWrites(ctx, ns, "tenant", []client.Object{cluster}, true))
+	assert.Equal(t, before, reviews(), "the second check of the same writes asks nothing")
+
+	profile := &automationv1alpha1.InfrastructureProfile{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "p"}}
+	err := imp.CheckWrites(ctx, ns, "tenant", []client.Object{profile}, false)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "may not create infrastructureprofiles.automation.dcn.ssu.ac.kr")
+	role := &rbacv1.Role{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenant"}, role))
+	role.Rules[0].Resources = append(role.Rules[0].Resources, "infrastructureprofiles")
+	require.NoError(t, env.Client.Update(ctx, role))
+	assert.Eventually(t, func() bool {
+		return imp.CheckWrites(ctx, ns, "tenant", []client.Object{profile}, false) == nil
+	}, defaultWait, tick, "the granted kind is allowed at once (RBAC's own cache aside)")
 }
