@@ -161,7 +161,7 @@ func (r *StatusWriter) write(ctx context.Context, fleet *automationv1alpha1.Flee
 		if err != nil || len(changes) == 0 {
 			return nil, "", err
 		}
-		return changes, message + changedFiles(changes), nil
+		return changes, message + changedFiles(changes) + "\n" + gitstatus.Trailers(owner, gitstatus.Revision(snapshot)), nil
 	})
 }
 

@@ -235,6 +235,9 @@ func TestStatusWriterCommitsChangesOfObservedState(t *testing.T) {
 	assert.FileExists(t, filepath.Join(repo, "status", s.ns, "fleet", "fleet.yaml"))
 	assert.FileExists(t, filepath.Join(repo, "status", "README.md"))
 	assert.Equal(t, "lkaas: status of Fleet starlab/fleet at main@sha1:1111111111111111111111111111111111111111", subjects[0])
+	trailers, _ := gitRun(repo, "log", "-1", "--format=%(trailers:only)")
+	assert.Equal(t, "Fleet: starlab/fleet\nSource-Revision: main@sha1:1111111111111111111111111111111111111111\n\n", trailers,
+		"the trailers the status page reads the history by")
 	author, _ := gitRun(repo, "log", "-1", "--format=%an <%ae>")
 	assert.Equal(t, "L-KaaS <lkaas@noreply.dcn.ssu.ac.kr>\n", author)
 	main := s.clone("main")

@@ -81,6 +81,11 @@ type Writer struct {
 
 	mu     sync.Mutex
 	clones map[string]*clone
+
+	// logs keeps each status branch's newest commits, refreshed on every fetch and push,
+	// for readers that must not wait for a pass or the network (the status page).
+	logMu sync.RWMutex
+	logs  map[string]*branchLog
 }
 
 // ErrPushRace is returned when every attempt lost a race with other pushers.
@@ -206,6 +211,7 @@ func (w *Writer) round(ctx context.Context, c *clone, r *remote, t Target, dir s
 	if err != nil {
 		return "", false, fmt.Errorf("fetching %s: %w", t.Branch, err)
 	}
+	w.remember(t, c.repo, head)
 	old, parent, created := head, head, !found
 	if created && t.BaseBranch != "" && t.BaseBranch != t.Branch {
 		// The status branch starts from the branch the Fleet watches.
@@ -255,6 +261,7 @@ func (w *Writer) round(ctx context.Context, c *clone, r *remote, t Target, dir s
 		}
 		return "", false, fmt.Errorf("pushing status to %s: %w", t.Branch, err)
 	}
+	w.remember(t, c.repo, newHead)
 	return commit, false, nil
 }
 

@@ -339,7 +339,8 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if o.WebAddr != "" {
 		// The page reads the manager's cache: no request to the API server per page view.
-		page, err := web.New(mgr.GetCache(), mgr.GetCache(), web.Options{})
+		// The history page reads the status branches' logs the writer keeps: no fetch per view.
+		page, err := web.New(mgr.GetCache(), mgr.GetCache(), web.Options{StatusLog: gitWriter})
 		if err != nil {
 			return nil, fmt.Errorf("setting up the status page: %w", err)
 		}

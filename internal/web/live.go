@@ -51,18 +51,12 @@ func (b *broadcaster) notify(namespace string) {
 	}
 }
 
-// history keeps, per Fleet, the status commits seen since the server started, newest first:
-// the Fleet status holds only the last one.
+// history keeps, per Fleet, the status commits seen since the server started, newest first
+// (the Fleet status holds only the last one): what the history page shows until the status
+// writer has read the branch.
 type history struct {
 	mu      sync.Mutex
 	byFleet map[string][]HistoryEntry
-}
-
-// HistoryEntry is one status commit of a Fleet.
-type HistoryEntry struct {
-	Commit   string
-	Time     time.Time
-	Revision string // the Fleet's applied source revision when the commit was seen
 }
 
 const historyLength = 100

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	log.SetLogger(logr.Discard())
 	var err error
-	env, err = testenv.Start(testenv.WithClusterAPICRDs())
+	env, err = testenv.Start(testenv.WithClusterAPICRDs(), testenv.WithFluxSourceCRDs())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -49,6 +49,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "seeding:", err)
 		return 1
 	}
+	statusLog, cleanup, err := seedStatusBranch(ctx, env.Client)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "seeding the status branch:", err)
+		return 1
+	}
+	defer cleanup()
 	c, err := cache.New(env.Config, cache.Options{Scheme: env.Scheme})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -59,7 +65,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "cache did not sync")
 		return 1
 	}
-	srv, err := web.New(c, c, web.Options{Keepalive: time.Second})
+	srv, err := web.New(c, c, web.Options{Keepalive: time.Second, StatusLog: statusLog})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

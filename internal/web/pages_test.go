@@ -78,7 +78,7 @@ func TestPagesShowWhatTheyMust(t *testing.T) {
 		},
 		{
 			name: "history: status commits linked to the source revision", path: "/fleets/edge/edge/history", status: 200,
-			want: []string{"lkaas/status", `class="commit"`, sha("status-commit-1")[:12], "main@sha1:" + sha("edge-rev")[:12]},
+			want: []string{"lkaas/status", `class="commit"`, "main@sha1:" + sha("edge-rev")[:12], "https://github.com/dcn-ssu/fleet/commit/" + sha("edge-rev")},
 		},
 		{name: "unknown cluster", path: "/clusters/edge/nope", status: 404},
 		{name: "a scoped view does not open another namespace", path: "/clusters/edge/central-cluster?namespace=other", status: 404},
@@ -159,7 +159,8 @@ func TestPageViewsSendNoRequestToTheAPIServer(t *testing.T) {
 }
 
 var pageGroups = map[string]bool{"automation.dcn.ssu.ac.kr": true, "intent.automation.dcn.ssu.ac.kr": true,
-	"cluster.x-k8s.io": true, "controlplane.cluster.x-k8s.io": true, "events.k8s.io": true}
+	"cluster.x-k8s.io": true, "controlplane.cluster.x-k8s.io": true, "events.k8s.io": true,
+	"source.toolkit.fluxcd.io": true}
 
 func reads(t *testing.T) float64 {
 	t.Helper()

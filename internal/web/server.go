@@ -28,6 +28,9 @@ type Options struct {
 	Keepalive time.Duration
 	// RequestTimeout bounds the cache reads of one page (default 5s).
 	RequestTimeout time.Duration
+	// StatusLog gives the status branches' commits for the history page; nil shows only the
+	// status commits seen since the server started.
+	StatusLog StatusLog
 }
 
 // Server is the status page's http.Handler.

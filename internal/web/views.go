@@ -550,35 +550,4 @@ func (s *Server) eventsOf(ctx context.Context, c *automationv1alpha1.Cluster) ([
 	return out, nil
 }
 
-// HistoryPage is the Fleet history page.
-type HistoryPage struct {
-	Namespace, Name string
-	Branch          string
-	Revision        string
-	Entries         []HistoryEntry
-	WriteBack       bool
-	LastError       string
-}
-
-func (s *Server) fleetHistory(ctx context.Context, r *http.Request, _ string) (any, error) {
-	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	f := &automationv1alpha1.Fleet{}
-	if err := s.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, f); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, errNotFound
-		}
-		return nil, err
-	}
-	s.history.record(f) // the page may be opened before the informer handler saw the Fleet
-	page := &HistoryPage{Namespace: ns, Name: name, Revision: f.Status.LastAppliedRevision,
-		Entries: s.history.of(ns, name), WriteBack: f.Spec.WriteBack != nil}
-	if f.Spec.WriteBack != nil {
-		page.Branch = cmp.Or(f.Spec.WriteBack.Branch, "lkaas/status")
-	}
-	if f.Status.WriteBack != nil {
-		page.LastError = f.Status.WriteBack.LastError
-	}
-	return page, nil
-}
-
 func itoa(n int32) string { return strconv.Itoa(int(n)) }

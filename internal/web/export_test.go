@@ -1,0 +1,4 @@
+package web
+
+// CommitURL is commitURL, for the table test.
+var CommitURL = commitURL
