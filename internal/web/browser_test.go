@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,55 +14,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/web/browsertest"
 )
-
-// chromium finds Debian's Chromium; hack/chromium.sh installs it (make test-browser runs it).
-// Missing, the test says so and skips, or fails where it is required (CI, or
-// LKAAS_REQUIRE_BROWSER set: .ci/run installs it first).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{os.Getenv("LKAAS_CHROMIUM"), "chromium", "chromium-browser"} {
-		if name == "" {
-			continue
-		}
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	msg := "Chromium is missing: run hack/chromium.sh (apt-get install chromium) or set LKAAS_CHROMIUM"
-	if os.Getenv("CI") != "" || os.Getenv("LKAAS_REQUIRE_BROWSER") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// screenshotDir is where the browser test leaves its screenshots (LKAAS_SCREENSHOTS, or a
-// fixed directory under the temp dir so they outlive the test).
-func screenshotDir(t *testing.T) string {
-	dir := os.Getenv("LKAAS_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "lkaas-screenshots")
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	return dir
-}
 
 // A real browser loads the logical-cluster page, finds the members, waves and versions in
 // the DOM, and sees a status change arrive without a reload.
 func TestBrowserShowsTheLogicalClusterLive(t *testing.T) {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	ctx := browsertest.New(t, browsertest.Chromium(t), 1280, 1000)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute) // a bound for a hung browser, not a speed check
 	defer cancelTimeout()
 
@@ -86,7 +43,7 @@ func TestBrowserShowsTheLogicalClusterLive(t *testing.T) {
 	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`))
 	require.NoError(t, err)
 
-	dir := screenshotDir(t)
+	dir := browsertest.ScreenshotDir(t)
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "logicalcluster.jpg"), shot, 0o644))
