@@ -49,7 +49,7 @@ func Required() bool {
 }
 
 // New starts headless Chromium at path (with a width×height window) and returns a context
-// for chromedp actions; the browser ends with the test.
+// for chromedp actions, from which callers may derive timeouts; the browser ends with the test.
 func New(t testing.TB, path string, width, height int) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
@@ -63,6 +63,9 @@ func New(t testing.TB, path string, width, height int) context.Context {
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// Start the browser on this long-lived context: chromedp ties the browser to the context
+	// of the first action, so a caller's per-step timeout would otherwise close it.
+	require.NoError(t, chromedp.Do(ctx), "starting Chromium at %s", path)
 	return ctx
 }
 
