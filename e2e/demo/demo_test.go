@@ -24,7 +24,8 @@ import (
 
 // Issue 8: `make demo` reaches a Ready logical cluster; the next steps it prints work as
 // printed (status from the cluster, an upgrade pushed with git, the status branch); Ctrl-C
-// tears everything down and leaves no process behind.
+// tears everything down and leaves no process behind. Issue 21: the status page it prints
+// shows the mec-cluster's four members come up and a wave roll (statuspage_test.go).
 func TestDemoReachesReadyAndCtrlCLeavesNothing(t *testing.T) {
 	state := t.TempDir()
 	var shown testenv.Output
@@ -66,6 +67,10 @@ func TestDemoReachesReadyAndCtrlCLeavesNothing(t *testing.T) {
 	kubeconfig := regexp.MustCompile(`export KUBECONFIG=(\S+)`).FindStringSubmatch(text)
 	require.Len(t, kubeconfig, 2, "the demo prints the KUBECONFIG")
 
+	// The printed status page draws the mec-cluster come up.
+	page := openStatusPage(t, text)
+	page.checkReady("v1.34.1")
+
 	// The printed `lkaas status`, against the plane.
 	status := printedCommand(t, text, "status edge -n edge")
 	tree := shell(t, t.TempDir(), []string{"KUBECONFIG=" + kubeconfig[1]}, status)
@@ -80,6 +85,10 @@ func TestDemoReachesReadyAndCtrlCLeavesNothing(t *testing.T) {
 	waitFor(3*time.Minute, "the centre upgrading after the push", func(s string) bool {
 		return regexp.MustCompile(`(?m)^  central-cluster +0 +Upgrading `).MatchString(s)
 	})
+	// And roll: a wave in flight, live in the open browser.
+	page.checkRolling("v1.34.1", "v1.35.0")
+	page.checkHistory()
+	t.Logf("%-60s %5.0fs", "the status page showed the rollout", time.Since(begin).Seconds())
 
 	// The printed look at the status branch, from the clone.
 	history := shell(t, filepath.Join(work, "mec"), nil, printedCommand(t, text, "git fetch origin lkaas/status"))
