@@ -77,12 +77,13 @@ func StartPlane(logDir string, opts ...Option) (*Plane, error) {
 // StartManagementPlane starts the whole local management plane of the demo and the
 // end-to-end tests: StartPlane, then kube-controller-manager, Flux source-controller and the
 // Cluster API managers (the L-KaaS manager follows their kinds, so it starts after). step is
-// told what became ready, in order. On a failure everything started is stopped again.
-func StartManagementPlane(logDir string, step func(ready string)) (*Plane, error) {
+// told what became ready, in order; opts add to what the API server installs (an audit log,
+// more CRDs). On a failure everything started is stopped again.
+func StartManagementPlane(logDir string, step func(ready string), opts ...Option) (*Plane, error) {
 	if step == nil {
 		step = func(string) {}
 	}
-	p, err := StartPlane(logDir)
+	p, err := StartPlane(logDir, opts...)
 	if err != nil {
 		return nil, err
 	}
