@@ -42,7 +42,9 @@ const (
 )
 
 // startController runs `lkaas controller` as a process of the plane (so that a fault can
-// SIGKILL it), with leader election on a short lease so that a standby takes over quickly.
+// SIGKILL it), with leader election as in the chart, under a supervisor that starts it again
+// whenever it ends, as the kubelet does for the controller's Pod (a replica that loses its
+// lease exits and is restarted, too).
 func startController(t *testing.T, name string) *plane.Process {
 	t.Helper()
 	health, err := plane.FreePort()
@@ -59,18 +61,48 @@ func startController(t *testing.T, name string) *plane.Process {
 			"--metrics-addr=127.0.0.1:" + strconv.Itoa(metrics),
 			"--enable-leader-election",
 			"--leader-election-namespace=" + leaseNamespace,
-			"--leader-election-lease-duration=6s",
-			"--leader-election-renew-deadline=4s",
-			"--leader-election-retry-period=1s",
 			"--insecure-git-credentials-over-http",
 			"--log-encoding=json",
 		},
 		Ready: func(p *plane.Process) error { return p.WaitForTCP(healthAddr, 2*time.Minute) },
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = proc.Stop() })
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			if proc.Exited() {
+				if err := proc.Start(); err != nil {
+					t.Logf("supervisor: starting %s again: %v", name, err)
+				} else {
+					t.Logf("supervisor: %s started again (pid %d)", name, proc.PID())
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		<-stopped
+		_ = proc.Stop()
+	})
 	metricsURL[name] = fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics)
 	return proc
+}
+
+// killController SIGKILLs a replica and waits until its supervisor has it running again.
+func killController(t *testing.T, proc *plane.Process) {
+	t.Helper()
+	before := proc.PID()
+	require.NoError(t, proc.Kill())
+	waitFor(t, 3*time.Minute, proc.Name+" running again", func() (bool, string) {
+		return !proc.Exited() && proc.PID() != before, "not yet"
+	})
 }
 
 // metricsURL of each controller replica, by process name.
