@@ -364,13 +364,13 @@ func TestEMCOFailsAndHangs(t *testing.T) {
 func TestLeaderKilledMidRollout(t *testing.T) {
 	leader := startController(t, "lkaas-a")
 	waitFor(t, time.Minute, "lkaas-a holding the lease", func() (bool, string) {
-		return strings.Contains(readFile(leader.LogPath), "successfully acquired lease"), "no lease yet"
+		return strings.Contains(readFile(leader.LogPath), "uccessfully acquired lease"), "no lease yet"
 	})
 	standby := startController(t, "lkaas-b")
 	tn := newTenant(t, 0)
 	tn.start()
 	tn.waitConverged(convergeWait, tn.head(), fromVersion)
-	assert.NotContains(t, readFile(standby.LogPath), "successfully acquired lease", "the standby waits")
+	assert.NotContains(t, readFile(standby.LogPath), "uccessfully acquired lease", "the standby waits")
 	before := tn.generations()
 
 	sampler := tn.sampleWaves(toVersion)
@@ -384,8 +384,8 @@ func TestLeaderKilledMidRollout(t *testing.T) {
 	// The standby takes the lease once it expires (or the restarted replica takes it back):
 	// either way one replica leads and finishes the rollout.
 	waitFor(t, 3*time.Minute, "a new leader", func() (bool, string) {
-		return strings.Contains(readFile(standby.LogPath), "successfully acquired lease") ||
-			strings.Count(readFile(leader.LogPath), "successfully acquired lease") >= 2, "no new leader yet"
+		return strings.Contains(readFile(standby.LogPath), "uccessfully acquired lease") ||
+			strings.Count(readFile(leader.LogPath), "uccessfully acquired lease") >= 2, "no new leader yet"
 	})
 	took := tn.waitConverged(rolloutWait, revision, toVersion)
 	report(t, "waves", CheckWaves(sampler(), mecMembers, 1))
