@@ -79,6 +79,10 @@ fuzz: ## Run each fuzz target for FUZZ_TIME (go test -fuzz takes one target at a
 e2e: e2e-tools ## End-to-end tests (e2e/) against the full management plane.
 	$(GO) test -v -p 1 -timeout 60m -tags e2e ./e2e/...
 
+.PHONY: faults
+faults: e2e-tools ## The fault suite (faults/): kill, restart and cut each part of the plane mid-change; prints recovery times.
+	$(GO) test -v -p 1 -timeout 90m -tags faults ./faults/
+
 .PHONY: bench
 bench: tools ## Benchmarks on one core; prints time, memory, peak RSS and API requests.
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -timeout 30m ./...

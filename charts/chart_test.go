@@ -21,6 +21,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
@@ -29,7 +30,7 @@ const chart = "lkaas"
 // helm runs the helm binary built by hack/tools.sh (make tools).
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
-	path, err := testenv.ToolPath("helm")
+	path, err := plane.ToolPath("helm")
 	require.NoError(t, err, "make tools builds helm")
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())

@@ -30,6 +30,7 @@ import (
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
 	"github.com/dcn-ssu/lkaas/internal/manager"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
@@ -62,8 +63,8 @@ type auditEvent struct {
 // was used: none is there for nothing.
 func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 	audit := filepath.Join(t.TempDir(), "audit.log")
-	env, err := testenv.Start(testenv.WithFluxSourceCRDs(), testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs(),
-		testenv.WithHelmAddonCRDs(), testenv.WithAuditLog(audit))
+	env, err := testenv.Start(plane.WithFluxSourceCRDs(), plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(),
+		plane.WithHelmAddonCRDs(), plane.WithAuditLog(audit))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -269,7 +270,7 @@ func readAudit(t *testing.T, path string, each func(auditEvent)) {
 func publish(ctx context.Context, t *testing.T, env *testenv.Env) string {
 	t.Helper()
 	dir := t.TempDir()
-	root, err := testenv.RepoRoot()
+	root, err := plane.RepoRoot()
 	require.NoError(t, err)
 	copyTree(t, filepath.Join(root, "gitops-examples", "fleet-repo", "profiles"), filepath.Join(dir, "profiles"))
 	copyTree(t, filepath.Join(root, "gitops-examples", "fleet-repo", "templates"), filepath.Join(dir, "templates"))

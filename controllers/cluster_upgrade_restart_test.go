@@ -13,6 +13,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/controllers"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/scheme"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
@@ -49,7 +50,7 @@ func startClusterController(t *testing.T, e *testenv.Env) (stop func()) {
 // A controller restart in the middle of a chain's first step resumes that step: the new
 // process writes nothing until the control plane reports the step, then moves the workers.
 func TestClusterUpgradeStepResumesAfterARestart(t *testing.T) {
-	own, err := testenv.Start(testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs(), testenv.WithHelmAddonCRDs())
+	own, err := testenv.Start(plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = own.Stop() })
 	suiteEnv := env

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
 // bigFleet is a tenant repository of clusters Cluster documents over 50 profiles and 10
@@ -53,7 +53,7 @@ type requestCounts struct {
 }
 
 // apiSamples reads the API server's request counters.
-func apiSamples(tb testing.TB) []testenv.APIRequest {
+func apiSamples(tb testing.TB) []plane.APIRequest {
 	tb.Helper()
 	samples, err := env.APIRequests()
 	if err != nil {

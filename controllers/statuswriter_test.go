@@ -25,6 +25,7 @@ import (
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/controllers"
 	"github.com/dcn-ssu/lkaas/internal/gitstatus"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/scheme"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
@@ -44,7 +45,7 @@ const statusWindow = time.Second
 
 func startStatusEnv(t *testing.T, auth ...string) *statusEnv {
 	t.Helper()
-	e, err := testenv.Start(testenv.WithFluxSourceCRDs())
+	e, err := testenv.Start(plane.WithFluxSourceCRDs())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Stop() })
 

@@ -24,6 +24,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/manager"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
@@ -40,9 +41,9 @@ func TestMain(m *testing.M) {
 
 func runSuite(m *testing.M) int {
 	var err error
-	envOpts := []testenv.Option{testenv.WithFluxSourceCRDs(), testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs(), testenv.WithHelmAddonCRDs()}
+	envOpts := []plane.Option{plane.WithFluxSourceCRDs(), plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs()}
 	if path := os.Getenv("LKAAS_AUDIT_LOG"); path != "" {
-		envOpts = append(envOpts, testenv.WithAuditLog(path))
+		envOpts = append(envOpts, plane.WithAuditLog(path))
 	}
 	env, err = testenv.Start(envOpts...)
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
 // Bounds of the waits. On this machine kind each step takes about a second; the bounds leave
@@ -43,7 +43,7 @@ var exampleFleets = []struct{ namespace, name, path string }{
 // way a Flux Receiver does (the requestedAt annotation), is fetched and applied too.
 func TestFleetAppliesWhatSourceControllerFetched(t *testing.T) {
 	ctx := context.Background()
-	c := plane.Env.Client
+	c := mgmt.APIServer.Client
 	lap := stopwatch(t)
 	var cleanup []client.Object
 
@@ -130,7 +130,7 @@ func stopwatch(t *testing.T) func(format string, args ...any) {
 // on the Git server and returns its URL and the head commit.
 func pushExampleRepository(t *testing.T, repoPath string) (url, head string) {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	root, err := plane.RepoRoot()
 	require.NoError(t, err)
 	require.NoError(t, gitServer.InitRepo(filepath.Join(root, "gitops-examples", "fleet-repo"), "main", repoPath))
 	url = gitServer.HTTPAddress() + "/" + repoPath
@@ -175,7 +175,7 @@ func waitForArtifacts(t *testing.T, revision string) {
 		done := true
 		for _, f := range exampleFleets {
 			repo := &sourcev1.GitRepository{}
-			if err := plane.Env.Client.Get(context.Background(), client.ObjectKey{Namespace: f.namespace, Name: "fleet-repo"}, repo); err != nil {
+			if err := mgmt.APIServer.Client.Get(context.Background(), client.ObjectKey{Namespace: f.namespace, Name: "fleet-repo"}, repo); err != nil {
 				return false, err.Error()
 			}
 			a := repo.Status.Artifact
@@ -184,8 +184,8 @@ func waitForArtifacts(t *testing.T, revision string) {
 				states = append(states, fmt.Sprintf("%s/%s: artifact %v, ready: %q", f.namespace, repo.Name, artifactRevision(a), conditions.GetMessage(repo, meta.ReadyCondition)))
 				continue
 			}
-			if !strings.Contains(a.URL, "//"+plane.SourceStorageAddr+"/") {
-				return false, fmt.Sprintf("%s/%s: artifact URL %s is not source-controller's storage %s", f.namespace, repo.Name, a.URL, plane.SourceStorageAddr)
+			if !strings.Contains(a.URL, "//"+mgmt.SourceStorageAddr+"/") {
+				return false, fmt.Sprintf("%s/%s: artifact URL %s is not source-controller's storage %s", f.namespace, repo.Name, a.URL, mgmt.SourceStorageAddr)
 			}
 		}
 		return done, strings.Join(states, "; ")
@@ -206,7 +206,7 @@ func waitForFleets(t *testing.T, revision string) {
 		var states []string
 		for _, f := range exampleFleets {
 			fleet := &automationv1alpha1.Fleet{}
-			if err := plane.Env.Client.Get(context.Background(), client.ObjectKey{Namespace: f.namespace, Name: f.name}, fleet); err != nil {
+			if err := mgmt.APIServer.Client.Get(context.Background(), client.ObjectKey{Namespace: f.namespace, Name: f.name}, fleet); err != nil {
 				return false, err.Error()
 			}
 			if fleet.Status.LastAppliedRevision != revision || !conditions.IsReady(fleet) || fleet.Status.ObservedGeneration != fleet.Generation {
@@ -220,13 +220,13 @@ func waitForFleets(t *testing.T, revision string) {
 
 func requireCatalog(t *testing.T, namespace, name string) {
 	t.Helper()
-	require.NoError(t, plane.Env.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, &automationv1alpha1.ClusterCatalog{}),
+	require.NoError(t, mgmt.APIServer.Client.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: name}, &automationv1alpha1.ClusterCatalog{}),
 		"ClusterCatalog %s/%s from the repository", namespace, name)
 }
 
 func ensureNamespace(t *testing.T, name string) {
 	t.Helper()
-	err := plane.Env.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	err := mgmt.APIServer.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		require.NoError(t, err)
 	}

@@ -21,7 +21,7 @@ func wait(t *testing.T, timeout time.Duration, what string, cond func() (bool, s
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %s; last seen: %s\n(management plane logs: %s)", what, timeout, state, plane.LogDir)
+			t.Fatalf("no %s within %s; last seen: %s\n(management plane logs: %s)", what, timeout, state, mgmt.LogDir)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -16,15 +16,15 @@ import (
 	"github.com/fluxcd/pkg/runtime/logger"
 
 	"github.com/dcn-ssu/lkaas/internal/manager"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/source"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 var (
 	// plane is the management plane every test of the package shares: kube-apiserver and etcd
 	// with the L-KaaS, Flux source and Cluster API CRDs, kube-controller-manager and Flux
 	// source-controller as child processes, and the L-KaaS manager in this process.
-	plane *testenv.Plane
+	mgmt *plane.Plane
 	// gitServer serves Git repositories over HTTP; each test pushes repositories of its own.
 	gitServer *gittestserver.GitServer
 )
@@ -45,31 +45,31 @@ func run(m *testing.M) (code int) {
 	}
 
 	var err error
-	plane, err = testenv.StartManagementPlane("", func(ready string) { step("ready: %s", ready) })
+	mgmt, err = plane.StartManagementPlane("", func(ready string) { step("ready: %s", ready) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	defer func() {
 		// Before anything stops: the peaks of every process the tests ran.
-		if report, err := testenv.PlaneMemory(); err == nil {
+		if report, err := plane.PlaneMemory(); err == nil {
 			fmt.Printf("e2e: peak memory of the management plane and this test process:\n%s", report)
 		}
-		if err := plane.Stop(); err != nil {
+		if err := mgmt.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: stopping the plane:", err)
 			if code == 0 {
 				code = 1
 			}
 		}
 		if code != 0 || os.Getenv("LKAAS_E2E_KEEP_LOGS") != "" {
-			fmt.Fprintln(os.Stderr, "e2e: management plane logs kept in", plane.LogDir)
+			fmt.Fprintln(os.Stderr, "e2e: management plane logs kept in", mgmt.LogDir)
 			return
 		}
-		_ = os.RemoveAll(plane.LogDir)
+		_ = os.RemoveAll(mgmt.LogDir)
 	}()
 
 	// The Git server logs each request through the standard logger: into the plane's logs.
-	gitLog, err := os.Create(filepath.Join(plane.LogDir, "git-server.log"))
+	gitLog, err := os.Create(filepath.Join(mgmt.LogDir, "git-server.log"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -101,7 +101,7 @@ func run(m *testing.M) (code int) {
 	if level := os.Getenv("LKAAS_E2E_LOG_LEVEL"); level != "" {
 		opts.Logger.LogLevel = level
 	}
-	mgr, err := manager.New(plane.Env.Config, opts)
+	mgr, err := manager.New(mgmt.APIServer.Config, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: L-KaaS manager:", err)
 		return 1

@@ -49,7 +49,7 @@ func pushMecRepository(t *testing.T, repoPath string) (url, head string) {
 // instantiated logical cloud, and a status commit that names the pushed revision.
 func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	ctx := context.Background()
-	c := plane.Env.Client
+	c := mgmt.APIServer.Client
 	lap := stopwatch(t)
 	emu, emcoURL := emcotest.Start(t)
 
@@ -247,13 +247,13 @@ func clusterUIDs(t *testing.T) []string {
 	var capi unstructured.UnstructuredList
 	capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
 	capi.SetKind("ClusterList")
-	require.NoError(t, plane.Env.Client.List(context.Background(), &capi, client.InNamespace("edge")))
+	require.NoError(t, mgmt.APIServer.Client.List(context.Background(), &capi, client.InNamespace("edge")))
 	var ids []string
 	for _, c := range capi.Items {
 		ids = append(ids, fmt.Sprintf("capi %s/%s/%d", c.GetName(), c.GetUID(), c.GetGeneration()))
 	}
 	var clusters automationv1alpha1.ClusterList
-	require.NoError(t, plane.Env.Client.List(context.Background(), &clusters, client.InNamespace("edge")))
+	require.NoError(t, mgmt.APIServer.Client.List(context.Background(), &clusters, client.InNamespace("edge")))
 	for _, c := range clusters.Items {
 		ids = append(ids, fmt.Sprintf("lkaas %s/%s/%d", c.Name, c.UID, c.Generation))
 	}
@@ -278,7 +278,7 @@ func pushChange(t *testing.T, url, message string, change func(dir string)) stri
 func reconcileNow(t *testing.T, repo *sourcev1.GitRepository) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, time.Now().Format(time.RFC3339Nano))
-	require.NoError(t, plane.Env.Client.Patch(context.Background(), repo.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(patch))))
+	require.NoError(t, mgmt.APIServer.Client.Patch(context.Background(), repo.DeepCopy(), client.RawPatch("application/merge-patch+json", []byte(patch))))
 }
 
 // gitTry clones the status branch into dir; an error while it does not exist yet.
@@ -296,7 +296,7 @@ func gitTry(dir, url string) (string, error) {
 func upgradeInWaves(t *testing.T, url string, repo *sourcev1.GitRepository) {
 	t.Helper()
 	ctx := context.Background()
-	c := plane.Env.Client
+	c := mgmt.APIServer.Client
 	pushChange(t, url, "upgrade the mec-cluster to v1.35.0", func(dir string) {
 		p := filepath.Join(dir, "tenant", "mec-cluster.yaml")
 		data, err := os.ReadFile(p)
@@ -365,7 +365,7 @@ func capiServing(name string) (bool, string) {
 	capi := &unstructured.Unstructured{}
 	capi.SetAPIVersion("cluster.x-k8s.io/v1beta2")
 	capi.SetKind("Cluster")
-	if err := plane.Env.Client.Get(context.Background(), client.ObjectKey{Namespace: "edge", Name: name}, capi); err != nil {
+	if err := mgmt.APIServer.Client.Get(context.Background(), client.ObjectKey{Namespace: "edge", Name: name}, capi); err != nil {
 		return false, err.Error()
 	}
 	conds, _, _ := unstructured.NestedSlice(capi.Object, "status", "conditions")
@@ -399,7 +399,7 @@ func workerAheadOfControlPlane(t *testing.T, member string) string {
 	var machines unstructured.UnstructuredList
 	machines.SetAPIVersion("cluster.x-k8s.io/v1beta2")
 	machines.SetKind("MachineList")
-	if err := plane.Env.Client.List(context.Background(), &machines, client.InNamespace("edge"),
+	if err := mgmt.APIServer.Client.List(context.Background(), &machines, client.InNamespace("edge"),
 		client.MatchingLabels{"cluster.x-k8s.io/cluster-name": member}); err != nil {
 		return ""
 	}
@@ -432,13 +432,13 @@ func asked(t *testing.T, member string) string {
 	kcp := &unstructured.Unstructured{}
 	kcp.SetAPIVersion("controlplane.cluster.x-k8s.io/v1beta2")
 	kcp.SetKind("KubeadmControlPlane")
-	require.NoError(t, plane.Env.Client.Get(ctx, client.ObjectKey{Namespace: "edge", Name: member + "-control-plane"}, kcp))
+	require.NoError(t, mgmt.APIServer.Client.Get(ctx, client.ObjectKey{Namespace: "edge", Name: member + "-control-plane"}, kcp))
 	v, _, _ := unstructured.NestedString(kcp.Object, "spec", "version")
 	out := "control plane " + v
 	var mds unstructured.UnstructuredList
 	mds.SetAPIVersion("cluster.x-k8s.io/v1beta2")
 	mds.SetKind("MachineDeploymentList")
-	require.NoError(t, plane.Env.Client.List(ctx, &mds, client.InNamespace("edge"), client.MatchingLabels{"cluster.x-k8s.io/cluster-name": member}))
+	require.NoError(t, mgmt.APIServer.Client.List(ctx, &mds, client.InNamespace("edge"), client.MatchingLabels{"cluster.x-k8s.io/cluster-name": member}))
 	for _, md := range mds.Items {
 		w, _, _ := unstructured.NestedString(md.Object, "spec", "template", "spec", "version")
 		out += ", workers " + w
@@ -452,7 +452,7 @@ func asked(t *testing.T, member string) string {
 func refuseVersionRuleBreaks(t *testing.T, url string, repo *sourcev1.GitRepository) {
 	t.Helper()
 	ctx := context.Background()
-	c := plane.Env.Client
+	c := mgmt.APIServer.Client
 	before := map[string]string{}
 	for name := range mecMembers {
 		before[name] = asked(t, name)

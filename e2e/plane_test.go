@@ -18,7 +18,7 @@ import (
 // goes when its owner goes, and a deleted namespace is emptied and goes away.
 func TestControllerManagerCollectsGarbageAndNamespaces(t *testing.T) {
 	ctx := context.Background()
-	c := plane.Env.Client
+	c := mgmt.APIServer.Client
 	lap := stopwatch(t)
 
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-gc-"}}

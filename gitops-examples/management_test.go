@@ -19,6 +19,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
@@ -162,11 +163,11 @@ const (
 func TestManagementClusterAPIProviders(t *testing.T) {
 	objs := management(t)
 	want := map[string]struct{ name, version string }{
-		"CoreProvider":           {"cluster-api", testenv.ClusterAPIVersion},
-		"BootstrapProvider":      {"kubeadm", testenv.ClusterAPIVersion},
-		"ControlPlaneProvider":   {"kubeadm", testenv.ClusterAPIVersion},
+		"CoreProvider":           {"cluster-api", plane.ClusterAPIVersion},
+		"BootstrapProvider":      {"kubeadm", plane.ClusterAPIVersion},
+		"ControlPlaneProvider":   {"kubeadm", plane.ClusterAPIVersion},
 		"InfrastructureProvider": {"openstack", "v0.15.1"},
-		"AddonProvider":          {"helm", testenv.HelmAddonVersion},
+		"AddonProvider":          {"helm", plane.HelmAddonVersion},
 	}
 	namespaces := map[string]bool{}
 	var operatorChart string
@@ -234,9 +235,9 @@ func TestManagementClusterAPIProviders(t *testing.T) {
 // (server-side dry run). The operator's CRDs come from its module's zip, like the other
 // upstream CRDs testenv installs.
 func TestManagementObjectsAreValid(t *testing.T) {
-	operator, err := testenv.ModuleDir(capiOperatorModule, capiOperatorVersion)
+	operator, err := plane.ModuleDir(capiOperatorModule, capiOperatorVersion)
 	require.NoError(t, err)
-	env, err := testenv.Start(testenv.WithFluxSourceCRDs(), testenv.WithCRDDirs(filepath.Join(operator, "config", "crd", "bases")))
+	env, err := testenv.Start(plane.WithFluxSourceCRDs(), plane.WithCRDDirs(filepath.Join(operator, "config", "crd", "bases")))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

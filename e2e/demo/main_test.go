@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
 // lkaasBinary is the lkaas binary the tests run as a user would, built once for the package.
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 }
 
 func buildLkaas(bin string) error {
-	root, err := testenv.RepoRoot()
+	root, err := plane.RepoRoot()
 	if err != nil {
 		return err
 	}

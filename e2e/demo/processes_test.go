@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
 // planeProcessNames are the long-lived processes of the demo's plane, by the kernel's command
@@ -20,15 +20,15 @@ var planeProcessNames = []string{"etcd", "kube-apiserver", "kube-controller", "s
 
 // shortLived says whether a process is one of the helpers the demo runs for a moment: the Git
 // server serves each fetch and push through git processes.
-func shortLived(p testenv.ProcessInfo) bool {
+func shortLived(p plane.ProcessInfo) bool {
 	return p.Name == "git" || strings.HasPrefix(p.Name, "git-")
 }
 
 // planeSnapshot is every process the demo runs now. The long-lived ones must be exactly the
 // plane's; short-lived helpers may come and go, and are kept so that they too are checked gone.
-func planeSnapshot(t *testing.T, demoPID int) []testenv.ProcessInfo {
+func planeSnapshot(t *testing.T, demoPID int) []plane.ProcessInfo {
 	t.Helper()
-	procs, err := testenv.DescendantProcesses(demoPID)
+	procs, err := plane.DescendantProcesses(demoPID)
 	require.NoError(t, err)
 	var longLived []string
 	for _, p := range procs {
@@ -42,7 +42,7 @@ func planeSnapshot(t *testing.T, demoPID int) []testenv.ProcessInfo {
 
 // assertAllGone checks that every process of the snapshot has ended within grace (the kernel
 // ends them at once when their parent is killed; an orderly teardown has already ended them).
-func assertAllGone(t *testing.T, snapshot []testenv.ProcessInfo, grace time.Duration) {
+func assertAllGone(t *testing.T, snapshot []plane.ProcessInfo, grace time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(grace)
 	for {

@@ -28,8 +28,8 @@ import (
 
 	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
 	"github.com/dcn-ssu/lkaas/internal/manager"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/source"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // Options of a demo run.
@@ -83,13 +83,13 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 
 	fmt.Fprintf(out, "==> starting the management plane; logs in %s\n", logDir)
-	plane, err := testenv.StartManagementPlane(logDir, func(ready string) { say("ready: %s", ready) })
+	mgmt, err := plane.StartManagementPlane(logDir, func(ready string) { say("ready: %s", ready) })
 	if err != nil {
 		return err
 	}
 	defer func() {
 		fmt.Fprintln(out, "==> tearing down: the L-KaaS controller, the Git server, the EMCO emulator, then every process of the plane")
-		err = errors.Join(err, plane.Stop())
+		err = errors.Join(err, mgmt.Stop())
 		if err == nil {
 			fmt.Fprintln(out, "==> every process stopped")
 		}
@@ -107,7 +107,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	defer stopGit()
-	stopController, err := startController(ctx, plane, out)
+	stopController, err := startController(ctx, mgmt, out)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	say("L-KaaS controller started")
 
 	if opts.PlaneOnly {
-		printPlane(out, plane, git.HTTPAddress(), emcoURL)
+		printPlane(out, mgmt, git.HTTPAddress(), emcoURL)
 		<-ctx.Done()
 		return nil
 	}
@@ -126,7 +126,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	say("pushed the mec-cluster fleet repository to %s", repoURL)
 
-	c := plane.Env.Client
+	c := mgmt.APIServer.Client
 	if err := createTenant(ctx, c, repoURL, emcoURL); err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 	say("logical cluster %s/%s Ready: every member Available in CAPI and registered with EMCO", Namespace, LogicalClusterName)
-	printNextSteps(out, plane.Kubeconfig, repoURL, emcoURL)
+	printNextSteps(out, mgmt.Kubeconfig, repoURL, emcoURL)
 	if !opts.Wait {
 		return nil
 	}
@@ -230,7 +230,7 @@ func pushMecRepository(git *gittestserver.GitServer, dir string) error {
 
 // startController runs the L-KaaS manager in this process, as `lkaas controller` would run it
 // on the plane, and waits for its caches.
-func startController(ctx context.Context, plane *testenv.Plane, out io.Writer) (stop func(), err error) {
+func startController(ctx context.Context, mgmt *plane.Plane, out io.Writer) (stop func(), err error) {
 	opts := manager.Options{
 		MetricsAddr: "0", HealthAddr: "0", ConcurrentReconciles: 4,
 		ArtifactMaxSize: source.DefaultMaxUntarSize,
@@ -240,13 +240,13 @@ func startController(ctx context.Context, plane *testenv.Plane, out io.Writer) (
 	webAddr := make(chan string, 1) // the status page, on a free loopback port
 	opts.WebAddr, opts.WebListening = "127.0.0.1:0", func(a string) { webAddr <- a }
 	// The demo's screen is for the fleet: the controller's lines go to its log file.
-	logFile, err := os.Create(filepath.Join(plane.LogDir, "lkaas-controller.log"))
+	logFile, err := os.Create(filepath.Join(mgmt.LogDir, "lkaas-controller.log"))
 	if err != nil {
 		return nil, err
 	}
 	opts.Logger = logger.Options{LogEncoding: "json", LogLevel: "info"}
 	opts.LogOutput = logFile
-	mgr, err := manager.New(plane.Env.Config, opts)
+	mgr, err := manager.New(mgmt.APIServer.Config, opts)
 	if err != nil {
 		_ = logFile.Close()
 		return nil, err
@@ -287,7 +287,7 @@ func createTenant(ctx context.Context, c client.Client, repoURL, emcoURL string)
 }
 
 // printPlane tells where the parts of a bare plane are.
-func printPlane(out io.Writer, plane *testenv.Plane, gitURL, emcoURL string) {
+func printPlane(out io.Writer, mgmt *plane.Plane, gitURL, emcoURL string) {
 	fmt.Fprintf(out, `
 The management plane is up: Flux source-controller, Cluster API (CAPD in-memory), L-KaaS.
 
@@ -298,7 +298,7 @@ The management plane is up: Flux source-controller, Cluster API (CAPD in-memory)
   logs:           %s
 
 Press Ctrl-C to tear it all down.
-`, plane.Kubeconfig, gitURL, emcoURL, plane.SourceStorageAddr, plane.LogDir)
+`, mgmt.Kubeconfig, gitURL, emcoURL, mgmt.SourceStorageAddr, mgmt.LogDir)
 }
 
 // printNextSteps tells what to try with the plane that is up.

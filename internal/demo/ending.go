@@ -10,7 +10,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
 // However the demo ends, its plane ends with it. An orderly ending (Ctrl-C, SIGTERM, SIGHUP
@@ -66,12 +66,12 @@ func (s *screen) Write(p []byte) (int, error) {
 // with this one: Cluster API's in-memory backend (CAPD) listens on fixed ports, one per
 // machine, and a process left behind by an earlier run only holds memory and ports.
 func checkNoOtherPlane() error {
-	procs, err := testenv.RunningPlaneProcesses()
+	procs, err := plane.RunningPlaneProcesses()
 	if err != nil {
 		return nil // cannot tell (no /proc, no tool cache): let the start say what is wrong
 	}
 	parentOf := func(pid int) string {
-		if info, err := testenv.ReadProcess(pid); err == nil {
+		if info, err := plane.ReadProcess(pid); err == nil {
 			return info.String()
 		}
 		return fmt.Sprintf("pid %d", pid)
@@ -84,8 +84,8 @@ func checkNoOtherPlane() error {
 
 // otherPlaneProblems says which of the running plane processes stand in the way and what to
 // do about them, or "" when none does.
-func otherPlaneProblems(procs []testenv.ProcessInfo, parentOf func(pid int) string) string {
-	var leftBehind, otherPlane []testenv.ProcessInfo
+func otherPlaneProblems(procs []plane.ProcessInfo, parentOf func(pid int) string) string {
+	var leftBehind, otherPlane []plane.ProcessInfo
 	for _, p := range procs {
 		switch {
 		case p.PPID == 1:
@@ -108,7 +108,7 @@ func otherPlaneProblems(procs []testenv.ProcessInfo, parentOf func(pid int) stri
 	return strings.Join(lines, "\n")
 }
 
-func names(procs []testenv.ProcessInfo) string {
+func names(procs []plane.ProcessInfo) string {
 	parts := make([]string, len(procs))
 	for i, p := range procs {
 		parts[i] = p.String()
@@ -116,7 +116,7 @@ func names(procs []testenv.ProcessInfo) string {
 	return strings.Join(parts, ", ")
 }
 
-func pids(procs []testenv.ProcessInfo) string {
+func pids(procs []plane.ProcessInfo) string {
 	parts := make([]string, len(procs))
 	for i, p := range procs {
 		parts[i] = fmt.Sprint(p.PID)

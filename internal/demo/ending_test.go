@@ -7,31 +7,31 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
 func TestOtherPlaneProblems(t *testing.T) {
 	parentOf := func(pid int) string { return map[int]string{4242: "lkaas (pid 4242)"}[pid] }
-	apiServer := testenv.ProcessInfo{PID: 100, PPID: 4242, Name: "kube-apiserver"}
-	capd := testenv.ProcessInfo{PID: 101, PPID: 4242, Name: "capd"}
-	orphanEtcd := testenv.ProcessInfo{PID: 200, PPID: 1, Name: "etcd"}
-	orphanCAPD := testenv.ProcessInfo{PID: 201, PPID: 1, Name: "capd"}
+	apiServer := plane.ProcessInfo{PID: 100, PPID: 4242, Name: "kube-apiserver"}
+	capd := plane.ProcessInfo{PID: 101, PPID: 4242, Name: "capd"}
+	orphanEtcd := plane.ProcessInfo{PID: 200, PPID: 1, Name: "etcd"}
+	orphanCAPD := plane.ProcessInfo{PID: 201, PPID: 1, Name: "capd"}
 	tests := []struct {
 		name  string
-		procs []testenv.ProcessInfo
+		procs []plane.ProcessInfo
 		want  string
 	}{
 		{name: "nothing running", want: ""},
-		{name: "a test's API server, no CAPD: no conflict", procs: []testenv.ProcessInfo{apiServer}, want: ""},
+		{name: "a test's API server, no CAPD: no conflict", procs: []plane.ProcessInfo{apiServer}, want: ""},
 		{
 			name:  "another demo's plane",
-			procs: []testenv.ProcessInfo{apiServer, capd},
+			procs: []plane.ProcessInfo{apiServer, capd},
 			want: "another management plane is running: capd (pid 101), started by lkaas (pid 4242); its Cluster API in-memory backend holds the ports this one needs\n" +
 				"  end that demo or test run (Ctrl-C in its terminal, or:  kill 4242), then start this one again",
 		},
 		{
 			name:  "left behind by an earlier run",
-			procs: []testenv.ProcessInfo{orphanEtcd, orphanCAPD},
+			procs: []plane.ProcessInfo{orphanEtcd, orphanCAPD},
 			want: "processes of an earlier demo or test run are still running, with no parent: etcd (pid 200), capd (pid 201)\n" +
 				"  stop them with:  kill 200 201",
 		},

@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
 // The demo's tenant: one namespace, one GitRepository, one Fleet that applies the whole
@@ -31,7 +31,7 @@ const (
 // gitops-examples/mec-demo/README.md): the example profiles, moved to the tenant's namespace,
 // the example templates, and the seed's mec-cluster on the in-memory catalog.
 func WriteMecRepository(dir string) error {
-	root, err := testenv.RepoRoot()
+	root, err := plane.RepoRoot()
 	if err != nil {
 		return err
 	}

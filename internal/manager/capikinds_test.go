@@ -12,6 +12,7 @@ import (
 
 	"github.com/dcn-ssu/lkaas/controllers"
 	"github.com/dcn-ssu/lkaas/internal/manager"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
@@ -36,7 +37,7 @@ func startCAPIManager(t *testing.T, env *testenv.Env) (done <-chan error, stop f
 // runs without the CAPI watches, and stops with an error naming the kind once the API server
 // serves it, so that the Deployment restarts it with the watches in place.
 func TestManagerRestartsWhenClusterAPIIsInstalled(t *testing.T) {
-	bare, err := testenv.Start(testenv.WithFluxSourceCRDs())
+	bare, err := testenv.Start(plane.WithFluxSourceCRDs())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = bare.Stop() })
 
@@ -48,7 +49,7 @@ func TestManagerRestartsWhenClusterAPIIsInstalled(t *testing.T) {
 	assert.Never(t, func() bool { return len(done) > 0 }, 2*time.Second, 100*time.Millisecond,
 		"the manager stopped while Cluster API was still absent")
 
-	dirs, err := testenv.ClusterAPICRDDirs()
+	dirs, err := plane.ClusterAPICRDDirs()
 	require.NoError(t, err)
 	_, err = envtest.InstallCRDs(bare.Config, envtest.CRDInstallOptions{Paths: dirs, ErrorIfPathMissing: true})
 	require.NoError(t, err)

@@ -14,13 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dcn-ssu/lkaas/internal/manager"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Run(m, &env, testenv.WithFluxSourceCRDs(), testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs())
+	testenv.Run(m, &env, plane.WithFluxSourceCRDs(), plane.WithClusterAPICRDs(), plane.WithCAPDCRDs())
 }
 
 func freeAddr(t *testing.T) string {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/resolve"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
@@ -55,9 +56,9 @@ func capoCRDDir() (string, bool) {
 func apiServer(t *testing.T) *testenv.Env {
 	t.Helper()
 	envOnce.Do(func() {
-		opts := []testenv.Option{testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs(), testenv.WithHelmAddonCRDs()}
+		opts := []plane.Option{plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs()}
 		if dir, ok := capoCRDDir(); ok {
-			opts = append(opts, testenv.WithCRDDirs(dir))
+			opts = append(opts, plane.WithCRDDirs(dir))
 			capoInstalled = true
 		}
 		crdEnv, envErr = testenv.Start(opts...)

@@ -12,13 +12,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/source"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { testenv.Run(m, &env, testenv.WithFluxSourceCRDs()) }
+func TestMain(m *testing.M) { testenv.Run(m, &env, plane.WithFluxSourceCRDs()) }
 
 func createGitRepository(t *testing.T, namespace, name string) {
 	t.Helper()

@@ -1,194 +1,35 @@
-// Package testenv runs a real Kubernetes control plane for tests and the demo: kube-apiserver
-// and etcd built from the Go module proxy by hack/tools.sh, started through controller-runtime's
-// envtest, with the L-KaaS CRDs and, on request, Flux source and Cluster API CRDs installed.
-//
-// A test package starts one Env in TestMain and gives each test a namespace of its own.
+// Package testenv holds what tests need on top of the local management plane
+// (internal/plane): one API server per test package, started in TestMain, and a namespace of
+// its own for each test.
 package testenv
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	lkaasscheme "github.com/dcn-ssu/lkaas/internal/scheme"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 )
 
-// Env is a running control plane.
+// Env is a running kube-apiserver and etcd for a test package.
 type Env struct {
-	// Config reaches the API server as a cluster administrator.
-	Config *rest.Config
-	// Client is a direct (uncached) client with the L-KaaS scheme.
-	Client client.Client
-	// Scheme knows every kind L-KaaS uses.
-	Scheme *runtime.Scheme
-
-	env         *envtest.Environment
-	removeShims func()
+	*plane.APIServer
 }
 
-type options struct {
-	fluxSource bool
-	clusterAPI bool
-	capd       bool
-	helmAddon  bool
-	crdDirs    []string
-	auditLog   string
-}
-
-// Option adds to what Start installs.
-type Option func(*options)
-
-// WithFluxSourceCRDs installs Flux source-controller's CRDs (GitRepository, …).
-func WithFluxSourceCRDs() Option { return func(o *options) { o.fluxSource = true } }
-
-// WithClusterAPICRDs installs the CRDs of CAPI core, kubeadm bootstrap and control plane.
-func WithClusterAPICRDs() Option { return func(o *options) { o.clusterAPI = true } }
-
-// WithCAPDCRDs installs the CRDs of CAPD, whose in-memory backend the demo uses.
-func WithCAPDCRDs() Option { return func(o *options) { o.capd = true } }
-
-// WithHelmAddonCRDs installs the CRDs of cluster-api-addon-provider-helm (HelmChartProxy).
-func WithHelmAddonCRDs() Option { return func(o *options) { o.helmAddon = true } }
-
-// WithAuditLog makes the API server write an audit log (one JSON event per request, at the
-// Metadata level) to path, for tests that must know exactly which requests were made.
-func WithAuditLog(path string) Option { return func(o *options) { o.auditLog = path } }
-
-// WithCRDDirs installs the CRDs found in more directories.
-func WithCRDDirs(dirs ...string) Option {
-	return func(o *options) { o.crdDirs = append(o.crdDirs, dirs...) }
-}
-
-// Start builds (if needed) and starts etcd and kube-apiserver, installs the CRDs and waits
-// until they are served.
-func Start(opts ...Option) (*Env, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-
-	apiServer, err := ToolPath("kube-apiserver")
+// Start starts kube-apiserver and etcd with the L-KaaS CRDs and what opts add.
+func Start(opts ...plane.Option) (*Env, error) {
+	api, err := plane.Start(opts...)
 	if err != nil {
 		return nil, err
 	}
-	etcd, err := ToolPath("etcd")
-	if err != nil {
-		return nil, err
-	}
-
-	lkaasCRDs, err := LKaaSCRDDir()
-	if err != nil {
-		return nil, err
-	}
-	dirs := []string{lkaasCRDs}
-	if o.fluxSource {
-		dir, err := FluxSourceCRDDir()
-		if err != nil {
-			return nil, err
-		}
-		dirs = append(dirs, dir)
-	}
-	if o.clusterAPI {
-		capi, err := ClusterAPICRDDirs()
-		if err != nil {
-			return nil, err
-		}
-		dirs = append(dirs, capi...)
-	}
-	for _, extra := range []struct {
-		on  bool
-		dir func() (string, error)
-	}{{o.capd, CAPDCRDDir}, {o.helmAddon, HelmAddonCRDDir}} {
-		if !extra.on {
-			continue
-		}
-		dir, err := extra.dir()
-		if err != nil {
-			return nil, err
-		}
-		dirs = append(dirs, dir)
-	}
-	dirs = append(dirs, o.crdDirs...)
-
-	// envtest starts them itself; the shims make them die with this process (lifetime.go).
-	shims, removeShims, err := boundShims(map[string]string{"kube-apiserver": apiServer, "etcd": etcd})
-	if err != nil {
-		return nil, fmt.Errorf("testenv: %w", err)
-	}
-
-	scheme := lkaasscheme.New()
-	env := &envtest.Environment{
-		Scheme:                   scheme,
-		CRDInstallOptions:        envtest.CRDInstallOptions{Paths: dirs, ErrorIfPathMissing: true, Scheme: scheme},
-		ControlPlaneStartTimeout: 2 * time.Minute,
-		ControlPlaneStopTimeout:  time.Minute,
-		AttachControlPlaneOutput: os.Getenv("LKAAS_TESTENV_VERBOSE") != "",
-	}
-	env.ControlPlane.GetAPIServer().Path = shims["kube-apiserver"]
-	if o.auditLog != "" {
-		policy := filepath.Join(filepath.Dir(o.auditLog), "audit-policy.yaml")
-		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
-			return nil, err
-		}
-		env.ControlPlane.GetAPIServer().Configure().
-			Set("audit-policy-file", policy).
-			Set("audit-log-path", o.auditLog).
-			Set("audit-log-mode", "blocking")
-	}
-	env.ControlPlane.Etcd = &envtest.Etcd{Path: shims["etcd"]}
-
-	cfg, err := env.Start()
-	if err != nil {
-		_ = env.Stop()
-		removeShims()
-		return nil, fmt.Errorf("testenv: starting kube-apiserver and etcd: %w", err)
-	}
-	// Many tests and the demo write at once; the client-go defaults (5 qps) would throttle them.
-	cfg.QPS, cfg.Burst = 500, 1000
-
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		_ = env.Stop()
-		removeShims()
-		return nil, fmt.Errorf("testenv: client: %w", err)
-	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, env: env, removeShims: removeShims}, nil
-}
-
-// auditPolicy records every request at the Metadata level, after it completes.
-const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: ["RequestReceived", "ResponseStarted"]
-rules:
-  - level: Metadata
-`
-
-// Stop ends the API server and etcd and removes their data.
-func (e *Env) Stop() error {
-	if e == nil || e.env == nil {
-		return nil
-	}
-	defer e.removeShims()
-	return e.env.Stop()
-}
-
-// Kubeconfig returns a kubeconfig for a cluster administrator (for kubectl and the demo).
-func (e *Env) Kubeconfig() ([]byte, error) {
-	user, err := e.env.AddUser(envtest.User{Name: "lkaas-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return user.KubeConfig()
+	return &Env{APIServer: api}, nil
 }
 
 // Namespace creates a namespace with a unique name for one test; it is deleted when the test
@@ -211,8 +52,8 @@ func (e *Env) Namespace(t testing.TB) string {
 
 // Run is a TestMain helper: it starts an Env, runs the package's tests and stops it.
 //
-//	func TestMain(m *testing.M) { testenv.Run(m, &env, testenv.WithFluxSourceCRDs()) }
-func Run(m *testing.M, env **Env, opts ...Option) {
+//	func TestMain(m *testing.M) { testenv.Run(m, &env, plane.WithFluxSourceCRDs()) }
+func Run(m *testing.M, env **Env, opts ...plane.Option) {
 	e, err := Start(opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -224,4 +65,22 @@ func Run(m *testing.M, env **Env, opts ...Option) {
 		fmt.Fprintln(os.Stderr, "testenv: stop:", err)
 	}
 	os.Exit(code)
+}
+
+// Output collects a child process's output as it comes, safe to read while it is written.
+type Output struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
 }

@@ -20,6 +20,7 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 	"github.com/dcn-ssu/lkaas/internal/web"
 )
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	log.SetLogger(logr.Discard())
 	var err error
-	env, err = testenv.Start(testenv.WithClusterAPICRDs(), testenv.WithFluxSourceCRDs())
+	env, err = testenv.Start(plane.WithClusterAPICRDs(), plane.WithFluxSourceCRDs())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -1,4 +1,4 @@
-package testenv
+package plane
 
 import (
 	"context"
@@ -12,14 +12,15 @@ import (
 	"time"
 )
 
-// Plane is the local management plane of end-to-end tests and the demo: the API server and
-// etcd of an Env, and the real controllers beside it (kube-controller-manager, Flux
+// Plane is the local management plane of the demo, the end-to-end tests and the fault suite:
+// kube-apiserver and etcd, and the real controllers beside it (kube-controller-manager, Flux
 // source-controller, and the Cluster API managers) as child processes that read a kubeconfig
 // written to LogDir. Each process logs to LogDir/<name>.log; Stop ends them all by process
 // group and keeps the logs.
 type Plane struct {
-	// Env is the API server, with the Flux source CRDs and whatever StartPlane's options add.
-	Env *Env
+	// APIServer is kube-apiserver and etcd, with the Flux source CRDs and whatever StartPlane's
+	// options add.
+	APIServer *APIServer
 	// LogDir holds the kubeconfig, every process's log and source-controller's storage.
 	LogDir string
 	// Kubeconfig is the path of a cluster-administrator kubeconfig for child processes.
@@ -37,8 +38,6 @@ type Plane struct {
 
 // Bounds on the waits of the plane; each is well above what a 2-core machine needs.
 const (
-	// processStopGrace is how long a process has between SIGTERM and SIGKILL.
-	processStopGrace = 10 * time.Second
 	// controllerManagerReadyTimeout covers the garbage collector's first sync of every
 	// resource, the slowest part of kube-controller-manager's start (a few seconds).
 	controllerManagerReadyTimeout = 2 * time.Minute
@@ -60,17 +59,17 @@ func StartPlane(logDir string, opts ...Option) (*Plane, error) {
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return nil, err
 	}
-	env, err := Start(append([]Option{WithFluxSourceCRDs()}, opts...)...)
+	api, err := Start(append([]Option{WithFluxSourceCRDs()}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plane{Env: env, LogDir: logDir, Kubeconfig: filepath.Join(logDir, "kubeconfig")}
-	data, err := env.Kubeconfig()
+	p := &Plane{APIServer: api, LogDir: logDir, Kubeconfig: filepath.Join(logDir, "kubeconfig")}
+	data, err := api.Kubeconfig()
 	if err == nil {
 		err = os.WriteFile(p.Kubeconfig, data, 0o600)
 	}
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("testenv: writing the plane's kubeconfig: %w", err), p.Stop())
+		return nil, errors.Join(fmt.Errorf("plane: writing the plane's kubeconfig: %w", err), p.Stop())
 	}
 	return p, nil
 }
@@ -78,12 +77,13 @@ func StartPlane(logDir string, opts ...Option) (*Plane, error) {
 // StartManagementPlane starts the whole local management plane of the demo and the
 // end-to-end tests: StartPlane, then kube-controller-manager, Flux source-controller and the
 // Cluster API managers (the L-KaaS manager follows their kinds, so it starts after). step is
-// told what became ready, in order. On a failure everything started is stopped again.
-func StartManagementPlane(logDir string, step func(ready string)) (*Plane, error) {
+// told what became ready, in order; opts add to what the API server installs (an audit log,
+// more CRDs). On a failure everything started is stopped again.
+func StartManagementPlane(logDir string, step func(ready string), opts ...Option) (*Plane, error) {
 	if step == nil {
 		step = func(string) {}
 	}
-	p, err := StartPlane(logDir)
+	p, err := StartPlane(logDir, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (p *Plane) StartProcess(spec ProcessSpec) (*Process, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
-		return nil, errors.New("testenv: the plane is stopped")
+		return nil, errors.New("plane: the plane is stopped")
 	}
 	if spec.LogDir == "" {
 		spec.LogDir = p.LogDir
@@ -137,7 +137,7 @@ func (p *Plane) StartControllerManager() error {
 	if err != nil {
 		return err
 	}
-	proc, err := p.StartProcess(ProcessSpec{
+	_, err = p.StartProcess(ProcessSpec{
 		Name: "kube-controller-manager",
 		Path: path,
 		Args: []string{
@@ -148,20 +148,16 @@ func (p *Plane) StartControllerManager() error {
 			fmt.Sprintf("--secure-port=%d", port),
 			"--cert-dir=" + filepath.Join(p.LogDir, "kube-controller-manager-certs"),
 		},
+		// /healthz answers as soon as the server listens; the garbage collector only collects
+		// once it has listed every resource, which its log says.
+		Ready: func(proc *Process) error {
+			if err := proc.WaitForLog(controllerManagerReadyTimeout, "Proceeding to collect garbage"); err != nil {
+				return err
+			}
+			return waitHTTPOK(proc, fmt.Sprintf("https://127.0.0.1:%d/healthz", port), 30*time.Second)
+		},
 	})
-	if err != nil {
-		return err
-	}
-	// /healthz answers as soon as the server listens; the garbage collector only collects once
-	// it has listed every resource, which its log says.
-	if err := proc.WaitForLog(controllerManagerReadyTimeout, "Proceeding to collect garbage"); err != nil {
-		return p.startFailed(proc, err)
-	}
-	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
-	if err := waitHTTPOK(proc, healthz, 30*time.Second); err != nil {
-		return p.startFailed(proc, err)
-	}
-	return nil
+	return p.startFailed(err)
 }
 
 // StartSourceController runs Flux source-controller on all namespaces, with its artifact
@@ -183,7 +179,7 @@ func (p *Plane) StartSourceController() error {
 		return err
 	}
 	storageAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	proc, err := p.StartProcess(ProcessSpec{
+	_, err = p.StartProcess(ProcessSpec{
 		Name: "source-controller",
 		Path: path,
 		Args: []string{
@@ -198,15 +194,15 @@ func (p *Plane) StartSourceController() error {
 		},
 		// source-controller has no --kubeconfig flag.
 		Env: []string{"KUBECONFIG=" + p.Kubeconfig},
+		Ready: func(proc *Process) error {
+			if err := proc.WaitForLog(sourceControllerReadyTimeout, "Starting workers", `"controller":"gitrepository"`); err != nil {
+				return err
+			}
+			return proc.WaitForTCP(storageAddr, 30*time.Second)
+		},
 	})
-	if err != nil {
+	if err := p.startFailed(err); err != nil {
 		return err
-	}
-	if err := proc.WaitForLog(sourceControllerReadyTimeout, "Starting workers", `"controller":"gitrepository"`); err != nil {
-		return p.startFailed(proc, err)
-	}
-	if err := proc.WaitForTCP(storageAddr, 30*time.Second); err != nil {
-		return p.startFailed(proc, err)
 	}
 	p.mu.Lock()
 	p.SourceStorageAddr = storageAddr
@@ -214,10 +210,13 @@ func (p *Plane) StartSourceController() error {
 	return nil
 }
 
-// startFailed stops a process that did not become ready and says where its log is.
-func (p *Plane) startFailed(proc *Process, err error) error {
-	_ = proc.Stop(processStopGrace)
-	return fmt.Errorf("testenv: %w\n(all logs of the plane: %s)", err, p.LogDir)
+// startFailed says where the logs are when a process did not start or become ready
+// (StartProcess has stopped it then); nil stays nil.
+func (p *Plane) startFailed(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("plane: %w\n(all logs of the plane: %s)", err, p.LogDir)
 }
 
 // Stop ends every process by process group, newest first, then the API server and etcd. The
@@ -240,11 +239,11 @@ func (p *Plane) Stop() error {
 		p.ClusterAPI.Stop()
 	}
 	for i := len(procs) - 1; i >= 0; i-- {
-		if err := procs[i].Stop(processStopGrace); err != nil {
+		if err := procs[i].Stop(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := p.Env.Stop(); err != nil {
+	if err := p.APIServer.Stop(); err != nil {
 		errs = append(errs, fmt.Errorf("stopping kube-apiserver and etcd: %w", err))
 	}
 	return errors.Join(errs...)
@@ -254,9 +253,9 @@ func (p *Plane) Stop() error {
 // kubeadm control plane and CAPD (in-memory backend) and starts the four managers; Stop ends
 // them.
 func (p *Plane) StartClusterAPI() error {
-	capi, err := StartClusterAPI(p.Env, p.LogDir, p.Kubeconfig)
+	capi, err := StartClusterAPI(p.APIServer, p.LogDir, p.Kubeconfig)
 	if err != nil {
-		return fmt.Errorf("testenv: %w\n(all logs of the plane: %s)", err, p.LogDir)
+		return fmt.Errorf("plane: %w\n(all logs of the plane: %s)", err, p.LogDir)
 	}
 	p.mu.Lock()
 	p.ClusterAPI = capi

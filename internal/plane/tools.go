@@ -1,4 +1,4 @@
-package testenv
+package plane
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func RepoRoot() (string, error) {
 			return root, nil
 		}
 	}
-	return "", errors.New("testenv: cannot find the L-KaaS source tree (hack/tools.sh); run from inside it or set LKAAS_REPO_ROOT")
+	return "", errors.New("plane: cannot find the L-KaaS source tree (hack/tools.sh); run from inside it or set LKAAS_REPO_ROOT")
 }
 
 func findUp(dir, marker string) (string, bool) {
@@ -61,7 +61,7 @@ func ToolPath(name string) (string, error) {
 	build := exec.Command(script, name)
 	build.Stderr = &stderr
 	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("testenv: building %s: %w\n%s", name, err, stderr.String())
+		return "", fmt.Errorf("plane: building %s: %w\n%s", name, err, stderr.String())
 	}
 	return path, nil
 }
@@ -75,7 +75,7 @@ func BuiltToolPath(name string) (string, error) {
 		return "", err
 	}
 	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("testenv: %s is not built (no %s): run `make e2e-tools` first (it builds the plane's tools once, in minutes)", name, path)
+		return "", fmt.Errorf("plane: %s is not built (no %s): run `make e2e-tools` first (it builds the plane's tools once, in minutes)", name, path)
 	}
 	return path, nil
 }
@@ -89,7 +89,7 @@ func cachedTool(name string) (script, path string, err error) {
 	script = filepath.Join(root, "hack", "tools.sh")
 	out, err := exec.Command(script, "--path", name).Output()
 	if err != nil {
-		return "", "", fmt.Errorf("testenv: %s --path %s: %w", script, name, err)
+		return "", "", fmt.Errorf("plane: %s --path %s: %w", script, name, err)
 	}
 	return script, strings.TrimSpace(string(out)), nil
 }

@@ -1,4 +1,4 @@
-package testenv
+package plane
 
 import (
 	"errors"
@@ -46,12 +46,12 @@ func init() {
 // the kernel for SIGKILL when the parent dies. It returns only on failure.
 func execBoundToParent(target string) int {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0); err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: parent-death signal for %s: %v\n", target, err)
+		fmt.Fprintf(os.Stderr, "plane: parent-death signal for %s: %v\n", target, err)
 		return 1
 	}
 	// The parent may have died before the signal was asked for; then nobody would send it.
 	if want := os.Getenv(boundParentEnv); want != strconv.Itoa(os.Getppid()) {
-		fmt.Fprintf(os.Stderr, "testenv: not starting %s: its parent (pid %d) is not the process that started the plane (pid %s), which may be gone\n",
+		fmt.Fprintf(os.Stderr, "plane: not starting %s: its parent (pid %d) is not the process that started the plane (pid %s), which may be gone\n",
 			target, os.Getppid(), want)
 		return 1
 	}
@@ -62,7 +62,7 @@ func execBoundToParent(target string) int {
 		}
 	}
 	err := syscall.Exec(target, append([]string{target}, os.Args[1:]...), env)
-	fmt.Fprintf(os.Stderr, "testenv: exec %s: %v\n", target, err)
+	fmt.Fprintf(os.Stderr, "plane: exec %s: %v\n", target, err)
 	return 1
 }
 

@@ -1,4 +1,4 @@
-package testenv
+package plane
 
 import (
 	"bufio"
@@ -27,7 +27,7 @@ func (r APIRequest) Read() bool {
 
 // APIRequests reads the API server's request counters from its /metrics endpoint. Tests
 // compare two readings to count the requests a piece of code caused.
-func (e *Env) APIRequests() ([]APIRequest, error) {
+func (e *APIServer) APIRequests() ([]APIRequest, error) {
 	hc, err := rest.HTTPClientFor(e.Config)
 	if err != nil {
 		return nil, err

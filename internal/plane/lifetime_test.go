@@ -1,4 +1,4 @@
-package testenv
+package plane
 
 import (
 	"bufio"
@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestPlaneProcessesEndWithTheProcessThatStartedThem(t *testing.T) {
 			holder.Env = append(os.Environ(), holderEnv+"=1")
 			stdout, err := holder.StdoutPipe()
 			require.NoError(t, err)
-			var stderr Output
+			var stderr lockedBuffer
 			holder.Stderr = &stderr
 			require.NoError(t, holder.Start())
 			exited := make(chan error, 1)
@@ -194,4 +195,22 @@ func TestBoundShimRunsTheRealBinary(t *testing.T) {
 	out, err = exec.Command("sh", "-c", shims["printenv"]+"; exit $?").CombinedOutput()
 	require.Error(t, err)
 	assert.Contains(t, string(out), "is not the process that started the plane")
+}
+
+// lockedBuffer collects the holder's standard error while it is written.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

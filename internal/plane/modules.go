@@ -1,4 +1,4 @@
-package testenv
+package plane
 
 import (
 	"encoding/json"
@@ -32,13 +32,13 @@ func ModuleDir(module, version string) (string, error) {
 		Error string
 	}
 	if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
-		return "", fmt.Errorf("testenv: go mod download %s@%s: %s", module, version, info.Error)
+		return "", fmt.Errorf("plane: go mod download %s@%s: %s", module, version, info.Error)
 	}
 	if err != nil {
-		return "", fmt.Errorf("testenv: go mod download %s@%s: %w", module, version, err)
+		return "", fmt.Errorf("plane: go mod download %s@%s: %w", module, version, err)
 	}
 	if info.Dir == "" {
-		return "", fmt.Errorf("testenv: go mod download %s@%s gave no directory", module, version)
+		return "", fmt.Errorf("plane: go mod download %s@%s gave no directory", module, version)
 	}
 	return info.Dir, nil
 }

@@ -1,6 +1,6 @@
 //go:build e2e
 
-package testenv_test
+package plane_test
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/render"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
@@ -28,7 +29,7 @@ import (
 // The real Cluster API managers build a cluster from the project's in-memory template: the
 // Cluster becomes Available, and deleting it removes it. Run with
 //
-//	go test -tags e2e -run TestClusterAPI -v ./internal/testenv/
+//	go test -tags e2e -run TestClusterAPI -v ./internal/plane/
 //
 // The managers' logs stay in $LKAAS_E2E_LOG_DIR (default: a new directory under the system
 // temporary directory, printed by the test).
@@ -53,7 +54,7 @@ func TestClusterAPIBuildsAndDeletesAnInMemoryCluster(t *testing.T) {
 	}
 	t.Logf("manager logs in %s", logDir)
 
-	capi, err := testenv.StartClusterAPI(env, logDir, "")
+	capi, err := plane.StartClusterAPI(env.APIServer, logDir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestClusterAPIBuildsAndDeletesAnInMemoryCluster(t *testing.T) {
 // project substitutes templates (clusterctl's variable syntax).
 func renderInMemoryTemplate(t *testing.T, vars map[string]string) []*unstructured.Unstructured {
 	t.Helper()
-	root, err := testenv.RepoRoot()
+	root, err := plane.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package testenv
+package plane
 
 import (
 	"context"
@@ -54,7 +54,7 @@ var capiProviders = []capiProvider{
 }
 
 // ClusterAPI is the four real Cluster API managers (core, kubeadm bootstrap, kubeadm control
-// plane, CAPD with its in-memory backend) running as child processes against an Env, with
+// plane, CAPD with its in-memory backend) running as child processes against an APIServer, with
 // their CRDs and webhooks installed. Stop ends them; their logs stay in LogDir.
 type ClusterAPI struct {
 	// LogDir holds <manager>.log, the kubeconfig they use (unless one was given) and the
@@ -65,7 +65,7 @@ type ClusterAPI struct {
 	// Timings of the start, for reports.
 	CRDInstall, ManagersReady time.Duration
 
-	env            *Env
+	env            *APIServer
 	webhookConfigs []*unstructured.Unstructured
 	stopOnce       sync.Once
 }
@@ -76,7 +76,7 @@ type ClusterAPI struct {
 // administrator kubeconfig is written to logDir) and waits until each serves its webhooks.
 // The caller calls Stop, also when a test fails; on error StartClusterAPI stops what it
 // started itself.
-func StartClusterAPI(env *Env, logDir, kubeconfig string) (*ClusterAPI, error) {
+func StartClusterAPI(env *APIServer, logDir, kubeconfig string) (*ClusterAPI, error) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func StartClusterAPI(env *Env, logDir, kubeconfig string) (*ClusterAPI, error) {
 	if kubeconfig == "" {
 		data, err := env.Kubeconfig()
 		if err != nil {
-			return nil, fmt.Errorf("testenv: kubeconfig for Cluster API: %w", err)
+			return nil, fmt.Errorf("plane: kubeconfig for Cluster API: %w", err)
 		}
 		kubeconfig = filepath.Join(logDir, "kubeconfig")
 		if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
@@ -171,11 +171,12 @@ func StartClusterAPI(env *Env, logDir, kubeconfig string) (*ClusterAPI, error) {
 			"--insecure-diagnostics=true",
 		}, p.args...)
 		proc, err := StartProcess(ProcessSpec{
-			Name:   p.name,
-			Path:   bins[i],
-			Args:   args,
-			Env:    append([]string{"KUBECONFIG=" + kubeconfig}, p.env...),
-			LogDir: logDir,
+			Name:      p.name,
+			Path:      bins[i],
+			Args:      args,
+			Env:       append([]string{"KUBECONFIG=" + kubeconfig}, p.env...),
+			LogDir:    logDir,
+			StopGrace: 15 * time.Second,
 		})
 		if err != nil {
 			c.Stop()
@@ -195,14 +196,21 @@ func StartClusterAPI(env *Env, logDir, kubeconfig string) (*ClusterAPI, error) {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		c.Stop()
-		return nil, fmt.Errorf("testenv: Cluster API managers (logs in %s): %w", logDir, err)
+		return nil, fmt.Errorf("plane: Cluster API managers (logs in %s): %w", logDir, err)
+	}
+	// They were started together and waited for together; a restart of one waits alone.
+	for i, proc := range c.Managers {
+		health, webhook := portsOf[i].health, portsOf[i].webhook
+		proc.spec.Ready = func(proc *Process) error {
+			return waitManagerReady(proc, health, webhook, roots, 3*time.Minute)
+		}
 	}
 	c.ManagersReady = time.Since(startManagers)
 	return c, nil
 }
 
 // Stop ends the four managers by process group and removes their webhook configurations, so
-// that the Env stays usable without them (objects of CAPI kinds can then be written again;
+// that the APIServer stays usable without them (objects of CAPI kinds can then be written again;
 // conversion between API versions is no longer served). It keeps the logs.
 func (c *ClusterAPI) Stop() {
 	if c == nil {
@@ -211,7 +219,7 @@ func (c *ClusterAPI) Stop() {
 	c.stopOnce.Do(func() {
 		var wg sync.WaitGroup
 		for _, p := range c.Managers {
-			wg.Go(func() { _ = p.Stop(15 * time.Second) })
+			wg.Go(func() { _ = p.Stop() })
 		}
 		wg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -257,12 +265,12 @@ func clusterAPIObjects(webhookPorts []int, caBundle string) ([]*unstructured.Uns
 			switch o.GetKind() {
 			case "CustomResourceDefinition":
 				if err := pointConversion(o, url, caBundle); err != nil {
-					return nil, fmt.Errorf("testenv: %s CRD %s: %w", p.name, o.GetName(), err)
+					return nil, fmt.Errorf("plane: %s CRD %s: %w", p.name, o.GetName(), err)
 				}
 			case "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration":
 				o.SetName(p.name + "-" + o.GetName())
 				if err := pointWebhooks(o, url, caBundle); err != nil {
-					return nil, fmt.Errorf("testenv: %s %s: %w", p.name, o.GetName(), err)
+					return nil, fmt.Errorf("plane: %s %s: %w", p.name, o.GetName(), err)
 				}
 			default:
 				continue // the webhook Service: the API server calls the URLs above instead
@@ -282,13 +290,13 @@ func renderProviderConfig(p capiProvider, work string) ([]*unstructured.Unstruct
 	}
 	config := filepath.Join(work, "config")
 	if err := copyTree(filepath.Join(modDir, filepath.FromSlash(p.dir), "config"), config); err != nil {
-		return nil, fmt.Errorf("testenv: copying %s config: %w", p.name, err)
+		return nil, fmt.Errorf("plane: copying %s config: %w", p.name, err)
 	}
 	var out []*unstructured.Unstructured
 	for _, sub := range []string{"crd", "webhook"} {
 		objs, err := kustomizeBuild(filepath.Join(config, sub))
 		if err != nil {
-			return nil, fmt.Errorf("testenv: kustomize %s config/%s: %w", p.name, sub, err)
+			return nil, fmt.Errorf("plane: kustomize %s config/%s: %w", p.name, sub, err)
 		}
 		out = append(out, objs...)
 	}
@@ -383,8 +391,8 @@ func pointWebhooks(cfg *unstructured.Unstructured, url, caBundle string) error {
 // last-applied annotation of client-side apply), taking over fields another installer set.
 func applyAll(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) error {
 	for _, o := range objs {
-		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner("lkaas-testenv"), client.ForceOwnership); err != nil {
-			return fmt.Errorf("testenv: applying %s %s: %w", o.GetKind(), o.GetName(), err)
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner("lkaas-plane"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("plane: applying %s %s: %w", o.GetKind(), o.GetName(), err)
 		}
 	}
 	return nil
@@ -412,7 +420,7 @@ func waitEstablished(ctx context.Context, c client.Client, objs []*unstructured.
 			return false, nil
 		})
 		if err != nil {
-			return fmt.Errorf("testenv: CRD %s not established: %w", o.GetName(), err)
+			return fmt.Errorf("plane: CRD %s not established: %w", o.GetName(), err)
 		}
 	}
 	return nil
@@ -445,7 +453,7 @@ func webhookCerts() (ca []byte, serving keyPair, err error) {
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "lkaas-testenv-webhook-ca"},
+		Subject:               pkix.Name{CommonName: "lkaas-plane-webhook-ca"},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(7 * 24 * time.Hour),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,

@@ -1,0 +1,143 @@
+package faults
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Each invariant is shown to fail when it is broken on purpose, and to hold on a healthy state.
+
+func TestCheckApplied(t *testing.T) {
+	healthy := func() Applied {
+		return Applied{
+			WantClusters: []string{"a", "b"},
+			Clusters:     []string{"a", "b"},
+			CAPIClusters: map[string]string{"a": "a", "b": "b"},
+			Inventory:    []string{"ns_a_automation_Cluster", "ns_b_automation_Cluster"},
+			Labelled:     []string{"ns_a_automation_Cluster", "ns_b_automation_Cluster"},
+		}
+	}
+	cases := []struct {
+		name   string
+		break_ func(*Applied)
+		want   string
+	}{
+		{"healthy", func(*Applied) {}, ""},
+		{"a cluster lost", func(a *Applied) { a.Clusters = []string{"a"} }, "lost: cluster b is in Git but not applied"},
+		{"an orphan cluster", func(a *Applied) { a.Clusters = append(a.Clusters, "c") }, "orphan: cluster c is applied but not in Git"},
+		{"a second CAPI cluster", func(a *Applied) { a.CAPIClusters["a-2"] = "a" }, "cluster a has 2 CAPI clusters, want 1"},
+		{"a CAPI cluster without owner", func(a *Applied) { a.CAPIClusters["x"] = "" }, "orphan: CAPI cluster x has no L-KaaS owner"},
+		{"an object outside the inventory", func(a *Applied) { a.Labelled = append(a.Labelled, "ns_z_automation_Cluster") }, "orphan: ns_z_automation_Cluster carries the Fleet's labels"},
+		{"an inventory entry gone", func(a *Applied) { a.Labelled = a.Labelled[:1] }, "lost: ns_b_automation_Cluster is in the inventory"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := healthy()
+			tc.break_(&a)
+			assertViolation(t, CheckApplied(a), tc.want)
+		})
+	}
+}
+
+func TestCheckConditions(t *testing.T) {
+	cases := []struct {
+		name  string
+		conds []Condition
+		want  string
+	}{
+		{"all ready", []Condition{{Object: "Cluster/a", Type: "Ready", Status: "True"}, {Object: "Cluster/a", Type: "Stalled", Status: "False"}}, ""},
+		{"not ready", []Condition{{Object: "Cluster/a", Type: "Ready", Status: "False", Reason: "ApplyFailed", Message: "connection refused"}}, "Cluster/a: Ready=False ApplyFailed: connection refused"},
+		{"stalled", []Condition{{Object: "Fleet/f", Type: "Stalled", Status: "True", Reason: "X"}}, "Fleet/f: Stalled=True X"},
+		{"rollout halted", []Condition{{Object: "LogicalCluster/l", Type: "RolloutHalted", Status: "True", Reason: "MemberFailed"}}, "RolloutHalted=True"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { assertViolation(t, CheckConditions(tc.conds), tc.want) })
+	}
+}
+
+func TestReadAuditAndCheckCreatedOnce(t *testing.T) {
+	log := strings.Join([]string{
+		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:00Z"}`,
+		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":200},"stageTimestamp":"2026-12-05T07:00:01Z"}`,
+		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x?dryRun=All","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"b"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:02Z"}`,
+		`{"verb":"create","userAgent":"manager/v1","user":{"username":"admin"},"objectRef":{"resource":"machines","namespace":"ns","name":"m"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:03Z"}`,
+		`{"verb":"get","userAgent":"lkaas/v0","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":200},"stageTimestamp":"2026-12-05T07:00:04Z"}`,
+	}, "\n")
+	events, err := ReadAudit(strings.NewReader(log))
+	assert.NoError(t, err)
+	assert.Len(t, events, 5)
+	assert.Empty(t, CheckCreatedOnce(events, "ns"), "one creation, one update, a dry run, another client's create")
+	since, _ := time.Parse(time.RFC3339, "2026-12-05T07:00:01Z")
+	assert.Equal(t, 1, CountWrites(events, "ns", since), "the update only: the dry run and the read are not writes")
+
+	recreated := log + "\n" + `{"verb":"create","userAgent":"lkaas/v0","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:05Z"}`
+	events, err = ReadAudit(strings.NewReader(recreated))
+	assert.NoError(t, err)
+	assertViolation(t, CheckCreatedOnce(events, "ns"), "duplicated: clusters/ns/a created 2 times")
+}
+
+func TestCheckWaves(t *testing.T) {
+	waveOf := map[string]int{"centre": 0, "seoul": 1, "busan": 1, "gwangju": 1}
+	at := time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name    string
+		samples []Sample
+		want    string
+	}{
+		{"in order", []Sample{
+			{At: at, Upgrading: []string{"centre"}},
+			{At: at, Upgrading: []string{"seoul"}, Done: []string{"centre"}},
+			{At: at, Upgrading: []string{"busan"}, Done: []string{"centre", "seoul"}},
+		}, ""},
+		{"an edge before the centre is done", []Sample{
+			{At: at, Upgrading: []string{"centre", "seoul"}},
+		}, "seoul (wave 1) upgrading while centre (wave 0) is not done"},
+		{"two edges at once", []Sample{
+			{At: at, Upgrading: []string{"seoul", "busan"}, Done: []string{"centre"}},
+		}, "2 members of wave 1 upgrading at once (maxUnavailable 1)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { assertViolation(t, CheckWaves(tc.samples, waveOf, 1), tc.want) })
+	}
+}
+
+func TestCheckStatusHistory(t *testing.T) {
+	cases := []struct {
+		name    string
+		commits []StatusCommit
+		want    string
+	}{
+		{"forward only", []StatusCommit{{Hash: "1", Changed: []string{"x"}}, {Hash: "2", Parents: []string{"1"}, Changed: []string{"x"}}}, ""},
+		{"force pushed", []StatusCommit{{Hash: "1", Changed: []string{"x"}}, {Hash: "3", Parents: []string{"2"}, Changed: []string{"x"}}}, "history rewritten: 3 does not follow 1"},
+		{"an empty commit", []StatusCommit{{Hash: "1", Changed: []string{"x"}}, {Hash: "2", Parents: []string{"1"}}}, "empty commit 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { assertViolation(t, CheckStatusHistory(tc.commits), tc.want) })
+	}
+}
+
+func TestCheckRegisteredOnce(t *testing.T) {
+	want := []string{"a", "b"}
+	assert.Empty(t, CheckRegisteredOnce(2, []string{"b", "a"}, want))
+	assertViolation(t, CheckRegisteredOnce(3, want, want), "duplicated: 3 successful cluster creations in EMCO for 2 clusters")
+	assertViolation(t, CheckRegisteredOnce(1, []string{"a"}, want), "lost: b is not registered with EMCO")
+	assertViolation(t, CheckRegisteredOnce(2, []string{"a", "b", "c"}, want), "orphan: c is registered with EMCO but not wanted")
+}
+
+// assertViolation: want "" means no violation; otherwise one violation contains want.
+func assertViolation(t *testing.T, got []string, want string) {
+	t.Helper()
+	if want == "" {
+		assert.Empty(t, got)
+		return
+	}
+	for _, v := range got {
+		if strings.Contains(v, want) {
+			return
+		}
+	}
+	t.Errorf("no violation containing %q in %q", want, got)
+}
