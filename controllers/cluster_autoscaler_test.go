@@ -15,6 +15,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
@@ -87,6 +88,9 @@ func TestAutoscalerOwnsTheWorkersCount(t *testing.T) {
 	scaleAsAutoscaler(t, md, 4)
 	assert.False(t, fieldOwner(t, ns, md.GetName(), "lkaas"), "after the autoscaler's change L-KaaS owns no replicas")
 
+	// The passes the first apply and the scaling woke are over when a poke writes nothing.
+	require.Eventually(t, func() bool { return pokeWritesNothing(t, c, "settle") }, defaultWait, tick, "the cluster settles")
+
 	t.Run("a Fleet pass writes nothing", func(t *testing.T) {
 		before := versionsOf(t, f, c, md)
 		requestFleetPass(t, f)
@@ -95,7 +99,6 @@ func TestAutoscalerOwnsTheWorkersCount(t *testing.T) {
 		t.Logf("objects written by the Fleet pass after the autoscaler's change: %d of %d", changed(before, after), len(before))
 	})
 	t.Run("a Cluster pass writes nothing", func(t *testing.T) {
-		assert.Eventually(t, func() bool { return pokeWritesNothing(t, c, "settle") }, defaultWait, tick)
 		assert.True(t, pokeWritesNothing(t, c, "after-autoscaler"), "the autoscaler's count is not drift")
 		assert.Equal(t, int64(4), replicas(machineDeployment(t, ns)))
 	})
@@ -299,9 +302,11 @@ func TestAutoscalerRangeInTopologyMode(t *testing.T) {
 		}
 	}
 	setOverride := func(raw string) {
-		got := lkCluster(t, c)
-		got.Spec.Override = &apiextensionsv1.JSON{Raw: []byte(raw)}
-		require.NoError(t, env.Client.Update(ctx, got))
+		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			got := lkCluster(t, c)
+			got.Spec.Override = &apiextensionsv1.JSON{Raw: []byte(raw)}
+			return env.Client.Update(ctx, got)
+		}))
 	}
 	assert.Eventually(t, autoscaled("1", "3"), defaultWait, tick, "a range: annotations, no replicas")
 	setOverride(`{"workerMachineCount":4}`)
