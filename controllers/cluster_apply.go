@@ -112,7 +112,11 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 		case err != nil && !apierrors.IsNotFound(err):
 			return len(written), fmt.Errorf("reading %s: %w", refOf(o), err)
 		}
-		if err := writer.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()),
+		toApply, err := forAutoscaler(ctx, writer, o, live, err == nil)
+		if err != nil {
+			return len(written), err
+		}
+		if err := writer.Apply(ctx, client.ApplyConfigurationFromUnstructured(toApply.DeepCopy()),
 			client.FieldOwner(apply.DefaultFieldManager), client.ForceOwnership); err != nil {
 			return len(written), fmt.Errorf("applying %s: %w", refOf(o), err)
 		}

@@ -83,7 +83,7 @@ func fieldChanges(b, h *resolve.Plan) []FieldChange {
 	add("provider", b.Provider, h.Provider)
 	add("clusterCatalog", b.ClusterCatalog, h.ClusterCatalog)
 	add("controlPlaneMachineCount", itoa(b.ControlPlaneReplicas), itoa(h.ControlPlaneReplicas))
-	add("workerMachineCount", itoa(b.WorkerReplicas), itoa(h.WorkerReplicas))
+	add("workerMachineCount", workersLabel(b), workersLabel(h))
 	add("controlPlaneFlavor", b.ControlPlaneFlavor, h.ControlPlaneFlavor)
 	add("workerFlavor", b.WorkerFlavor, h.WorkerFlavor)
 	add("podCIDR", strings.Join(b.PodCIDRs, ","), strings.Join(h.PodCIDRs, ","))
@@ -98,6 +98,14 @@ func fieldChanges(b, h *resolve.Plan) []FieldChange {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// workersLabel is the fixed worker count, or the cluster autoscaler's range.
+func workersLabel(p *resolve.Plan) string {
+	if r := p.WorkerAutoscaling; r != nil {
+		return "autoscaled " + itoa(r.Min) + ".." + itoa(r.Max)
+	}
+	return itoa(p.WorkerReplicas)
+}
 
 func profileLabel(k resolve.ProfileKey) string {
 	if k.Name == "" {

@@ -213,3 +213,23 @@ func TestBlockedAndChainedPlansMatchGoldenFiles(t *testing.T) {
 		})
 	}
 }
+
+// A pool handed to the cluster autoscaler shows as its range, so a reviewer sees the switch
+// in both directions.
+func TestPlanShowsTheWorkersRange(t *testing.T) {
+	fixed := clusterPlan("edge", "", "v1.30.1", 3)
+	ranged := clusterPlan("edge", "", "v1.30.1", 1)
+	ranged.WorkerAutoscaling = &resolve.WorkerRange{Min: 1, Max: 5}
+	for _, tc := range []struct {
+		base, head *resolve.Plan
+		want       FieldChange
+	}{
+		{fixed, ranged, FieldChange{Field: "workerMachineCount", From: "3", To: "autoscaled 1..5"}},
+		{ranged, fixed, FieldChange{Field: "workerMachineCount", From: "autoscaled 1..5", To: "3"}},
+	} {
+		r, err := Compare(snapshot("base", nil, tc.base), snapshot("head", nil, tc.head))
+		require.NoError(t, err)
+		require.Len(t, r.Clusters, 1)
+		assert.Equal(t, []FieldChange{tc.want}, r.Clusters[0].Fields)
+	}
+}

@@ -96,6 +96,16 @@ func TestRenderedObjectsMeetTheClusterAPICRDs(t *testing.T) {
 		"CAPD in-memory": {plan: func() *resolve.Plan { return inMemoryPlan(1) }, opts: Options{Root: repoRoot(t)}},
 		"topology":       {plan: topologyPlan},
 		"openstack":      {plan: seedClusterSamplePlan, opts: Options{Root: repoRoot(t), Variables: openstackFleetVariables()}},
+		"CAPD in-memory, autoscaled workers": {plan: func() *resolve.Plan {
+			p := inMemoryPlan(3)
+			p.WorkerAutoscaling = &resolve.WorkerRange{Min: 1, Max: 4}
+			return p
+		}, opts: Options{Root: repoRoot(t)}},
+		"topology, autoscaled workers": {plan: func() *resolve.Plan {
+			p := topologyPlan()
+			p.WorkerAutoscaling = &resolve.WorkerRange{Min: 1, Max: 4}
+			return p
+		}},
 	}
 	t.Run("a misspelt field is caught", func(t *testing.T) {
 		res, err := Render(inMemoryPlan(2), Options{Root: repoRoot(t)})

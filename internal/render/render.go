@@ -169,6 +169,7 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 			return nil, err
 		}
 		setWorkerVersion(plan, objs)
+		setWorkerAutoscaling(plan, objs)
 		nameTemplatesByContent(objs)
 		return objs, nil
 	default:

@@ -44,9 +44,19 @@ func topologyCluster(plan *resolve.Plan) (map[string]any, error) {
 		workerClass = s
 	}
 	md := map[string]any{
-		"class":    workerClass,
-		"name":     defaultWorkerMDName,
-		"replicas": int64(plan.WorkerReplicas),
+		"class": workerClass,
+		"name":  defaultWorkerMDName,
+	}
+	if r := plan.WorkerAutoscaling; r != nil {
+		// Without replicas the topology controller leaves the MachineDeployment's count to
+		// the autoscaler, which reads the range from these annotations.
+		annotations := map[string]any{}
+		for k, v := range autoscalerAnnotations(r) {
+			annotations[k] = v
+		}
+		md["metadata"] = map[string]any{"annotations": annotations}
+	} else {
+		md["replicas"] = int64(plan.WorkerReplicas)
 	}
 	topology := map[string]any{
 		"classRef":     classRef,

@@ -2,6 +2,7 @@ package render
 
 import (
 	"errors"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -38,4 +39,42 @@ func WorkerVersions(objs []*unstructured.Unstructured) []string {
 		}
 	}
 	return out
+}
+
+// The cluster autoscaler's Cluster API provider reads a node group's range from these
+// annotations on the MachineDeployment (or on a topology's machineDeployments entry).
+const (
+	AutoscalerMinSizeAnnotation = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-min-size"
+	AutoscalerMaxSizeAnnotation = "cluster.x-k8s.io/cluster-api-autoscaler-node-group-max-size"
+)
+
+// setWorkerAutoscaling hands every MachineDeployment of a template-mode render to the
+// cluster autoscaler when the plan gives a range: the range's annotations go on, and
+// spec.replicas comes off, so L-KaaS never owns the count the autoscaler changes. Cluster
+// API defaults a new MachineDeployment's replicas to the minimum and keeps a running one's
+// (clamped into the range) when replicas is absent.
+func setWorkerAutoscaling(plan *resolve.Plan, objs []map[string]any) {
+	if plan.WorkerAutoscaling == nil {
+		return
+	}
+	for _, o := range objs {
+		if g, k := groupKind(o); g == clusterGroup && k == "MachineDeployment" {
+			annotations, _, _ := unstructured.NestedStringMap(o, "metadata", "annotations")
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			for k, v := range autoscalerAnnotations(plan.WorkerAutoscaling) {
+				annotations[k] = v
+			}
+			_ = unstructured.SetNestedStringMap(o, annotations, "metadata", "annotations")
+			unstructured.RemoveNestedField(o, "spec", "replicas")
+		}
+	}
+}
+
+func autoscalerAnnotations(r *resolve.WorkerRange) map[string]string {
+	return map[string]string{
+		AutoscalerMinSizeAnnotation: strconv.Itoa(int(r.Min)),
+		AutoscalerMaxSizeAnnotation: strconv.Itoa(int(r.Max)),
+	}
 }

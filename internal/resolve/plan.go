@@ -54,11 +54,16 @@ type Plan struct {
 	// Well-known infrastructure values, read from Infrastructure.Values after all overrides.
 	KubernetesVersion    string
 	ControlPlaneReplicas int32
-	WorkerReplicas       int32
-	ControlPlaneFlavor   string
-	WorkerFlavor         string
-	PodCIDRs             []string
-	ServiceCIDRs         []string
+	// WorkerReplicas is the workers' fixed count; with WorkerAutoscaling it is the range's
+	// minimum, what a new MachineDeployment starts with.
+	WorkerReplicas int32
+	// WorkerAutoscaling is the cluster autoscaler's range for the workers
+	// (workerMachineMinCount, workerMachineMaxCount); nil for a fixed count.
+	WorkerAutoscaling  *WorkerRange `json:",omitempty"`
+	ControlPlaneFlavor string
+	WorkerFlavor       string
+	PodCIDRs           []string
+	ServiceCIDRs       []string
 	// WorkerKubernetesVersion is the workers' version when the values set it apart from the
 	// control plane's (workerKubernetesVersion); empty means KubernetesVersion.
 	WorkerKubernetesVersion string `json:",omitempty"`
@@ -76,6 +81,12 @@ type Plan struct {
 	// OriginField is the canonical path of the cluster inside that document: "" for a
 	// Cluster, "spec.clusters[i]" for a logical-cluster member.
 	OriginField string
+}
+
+// WorkerRange is the number of workers the cluster autoscaler may choose from, both ends
+// included.
+type WorkerRange struct {
+	Min, Max int32
 }
 
 // Source is where a value was set: a field of a document.

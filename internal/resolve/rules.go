@@ -42,6 +42,8 @@ package resolve
 //
 // From the final infrastructure values: kubernetesVersion (required, vMAJOR.MINOR.PATCH),
 // controlPlaneMachineCount (default 1) and workerMachineCount (default 0), both non-negative
-// integers, controlplaneFlavor (or controlPlaneFlavor) and workerFlavor. podCIDR and
+// integers, or instead of workerMachineCount the cluster autoscaler's range
+// workerMachineMinCount ≤ workerMachineMaxCount (both needed; the highest layer that sets
+// any of the three worker keys decides, and one layer may not set a count and a range), controlplaneFlavor (or controlPlaneFlavor) and workerFlavor. podCIDR and
 // serviceCIDR (a CIDR or a list of them) come from the network add-on's values, else from the
 // infrastructure values. Each problem is reported at the document and field that set the value.

@@ -19,6 +19,8 @@ const (
 	kubernetesVersionKey        = "kubernetesVersion"
 	controlPlaneMachineCountKey = "controlPlaneMachineCount"
 	workerMachineCountKey       = "workerMachineCount"
+	workerMachineMinCountKey    = "workerMachineMinCount"
+	workerMachineMaxCountKey    = "workerMachineMaxCount"
 	controlPlaneFlavorKey       = "controlplaneFlavor" // the seed's spelling
 	controlPlaneFlavorAltKey    = "controlPlaneFlavor"
 	workerFlavorKey             = "workerFlavor"
@@ -139,27 +141,15 @@ func wellKnown(plan *Plan, infra, network layers, missingVersion func() *loader.
 	}
 	errs = append(errs, versionValues(plan, infra)...)
 
-	counts := []struct {
-		key  string
-		def  int32
-		into *int32
-	}{
-		{controlPlaneMachineCountKey, defaultControlPlaneMachineCount, &plan.ControlPlaneReplicas},
-		{workerMachineCountKey, defaultWorkerMachineCount, &plan.WorkerReplicas},
-	}
-	for _, c := range counts {
-		*c.into = c.def
-		l, v, ok := infra.source(c.key)
-		if !ok {
-			continue
+	plan.ControlPlaneReplicas = defaultControlPlaneMachineCount
+	if l, v, ok := infra.source(controlPlaneMachineCountKey); ok {
+		if n, isCount := machineCount(v); isCount {
+			plan.ControlPlaneReplicas = n
+		} else {
+			errs = append(errs, countError(l, controlPlaneMachineCountKey, v))
 		}
-		n, isCount := machineCount(v)
-		if !isCount {
-			errs = append(errs, l.errorAt(c.key, "%s must be a whole number from 0 to %d, not %s", c.key, math.MaxInt32, describe(v)))
-			continue
-		}
-		*c.into = n
 	}
+	errs = append(errs, workerCount(plan, infra)...)
 
 	if key, l, v, ok := infra.sourceOf(controlPlaneFlavorKey, controlPlaneFlavorAltKey); ok {
 		if s, isString := v.(string); isString {
@@ -181,6 +171,77 @@ func wellKnown(plan *Plan, infra, network layers, missingVersion func() *loader.
 	plan.PodCIDRs, errs = cidrs(cidrSources, podCIDRKey, errs)
 	plan.ServiceCIDRs, errs = cidrs(cidrSources, serviceCIDRKey, errs)
 	return errs
+}
+
+func countError(l layer, key string, v any) *loader.Error {
+	return l.errorAt(key, "%s must be a whole number from 0 to %d, not %s", key, math.MaxInt32, describe(v))
+}
+
+// workerCount reads the workers' fixed count (workerMachineCount) or the cluster
+// autoscaler's range (workerMachineMinCount and workerMachineMaxCount). The highest layer
+// that writes any of the three decides, so an override can turn a profile's count into a
+// range and back; one document giving both a count and a range is refused, as is a range
+// with one end or with min > max.
+func workerCount(plan *Plan, infra layers) []*loader.Error {
+	plan.WorkerReplicas = defaultWorkerMachineCount
+	keys := []string{workerMachineCountKey, workerMachineMinCountKey, workerMachineMaxCountKey}
+	for _, l := range infra {
+		given := map[string]any{}
+		set := false
+		for _, k := range keys {
+			if v, ok := l.values[k]; ok {
+				set = true
+				if v != nil { // a null removes the inherited value
+					given[k] = v
+				}
+			}
+		}
+		if !set {
+			continue
+		}
+		var errs []*loader.Error
+		counts := map[string]int32{}
+		for _, k := range keys {
+			if v, ok := given[k]; ok {
+				if n, isCount := machineCount(v); isCount {
+					counts[k] = n
+				} else {
+					errs = append(errs, countError(l, k, v))
+				}
+			}
+		}
+		_, hasCount := given[workerMachineCountKey]
+		_, hasMin := given[workerMachineMinCountKey]
+		_, hasMax := given[workerMachineMaxCountKey]
+		switch {
+		case hasCount && (hasMin || hasMax):
+			other := workerMachineMinCountKey
+			if !hasMin {
+				other = workerMachineMaxCountKey
+			}
+			return append(errs, l.errorAt(other, "give either workerMachineCount (a fixed count) or workerMachineMinCount and workerMachineMaxCount (a range for the cluster autoscaler), not both"))
+		case hasMin != hasMax:
+			missing, present := workerMachineMaxCountKey, workerMachineMinCountKey
+			if !hasMin {
+				missing, present = workerMachineMinCountKey, workerMachineMaxCountKey
+			}
+			return append(errs, l.errorAt(present, "%s needs %s beside it: the cluster autoscaler's range has two ends", present, missing))
+		case len(errs) > 0:
+			return errs
+		case hasMin:
+			lo, hi := counts[workerMachineMinCountKey], counts[workerMachineMaxCountKey]
+			if lo > hi {
+				return []*loader.Error{l.errorAt(workerMachineMinCountKey, "workerMachineMinCount %d is more than workerMachineMaxCount %d", lo, hi)}
+			}
+			plan.WorkerAutoscaling = &WorkerRange{Min: lo, Max: hi}
+			// Templates still read WORKER_MACHINE_COUNT; the render takes replicas off again.
+			plan.WorkerReplicas = lo
+		case hasCount:
+			plan.WorkerReplicas = counts[workerMachineCountKey]
+		}
+		return nil
+	}
+	return nil
 }
 
 // machineCount accepts an integer in range; "3" (a string) and 3.5 are refused on purpose,

@@ -1,0 +1,88 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dcn-ssu/lkaas/internal/apply"
+	"github.com/dcn-ssu/lkaas/internal/render"
+)
+
+// AutoscalerHandoverFieldManager holds a MachineDeployment's replicas for the moment L-KaaS
+// lets go of them: when a pool switches from a fixed count to the autoscaler's range, L-KaaS
+// applies without replicas, which would delete the field were L-KaaS its only owner. This
+// manager applies the current count first (clamped into the range, as Cluster API's webhook
+// does), so the field survives; the autoscaler's next change takes it over.
+const AutoscalerHandoverFieldManager = "lkaas-autoscaler-handover"
+
+// autoscaledRange reads the range a rendered MachineDeployment hands to the autoscaler; ok
+// is false for anything else, and for a MachineDeployment with a fixed count.
+func autoscaledRange(o *unstructured.Unstructured) (lo, hi int64, ok bool) {
+	if o.GroupVersionKind().GroupKind() != machineDeploymentGVK.GroupKind() {
+		return 0, 0, false
+	}
+	if _, has, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "replicas"); has {
+		return 0, 0, false
+	}
+	a := o.GetAnnotations()
+	lo, errLo := strconv.ParseInt(a[render.AutoscalerMinSizeAnnotation], 10, 32)
+	hi, errHi := strconv.ParseInt(a[render.AutoscalerMaxSizeAnnotation], 10, 32)
+	if errLo != nil || errHi != nil {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+// forAutoscaler prepares the apply of a MachineDeployment whose count the autoscaler owns.
+// A new one starts at the range's minimum (replicas set only at creation, as Cluster API
+// recommends, so nothing depends on its defaulting webhook). An existing one whose replicas
+// L-KaaS still owns — it had a fixed count, or L-KaaS created it — is first handed over.
+func forAutoscaler(ctx context.Context, writer client.Client, desired, live *unstructured.Unstructured, exists bool) (*unstructured.Unstructured, error) {
+	lo, hi, ok := autoscaledRange(desired)
+	if !ok {
+		return desired, nil
+	}
+	if !exists {
+		out := desired.DeepCopy()
+		_ = unstructured.SetNestedField(out.Object, lo, "spec", "replicas")
+		return out, nil
+	}
+	current, has, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
+	if !has || !ownsReplicas(live, apply.DefaultFieldManager) {
+		return desired, nil
+	}
+	hold := &unstructured.Unstructured{}
+	hold.SetGroupVersionKind(desired.GroupVersionKind())
+	hold.SetNamespace(desired.GetNamespace())
+	hold.SetName(desired.GetName())
+	_ = unstructured.SetNestedField(hold.Object, min(max(current, lo), hi), "spec", "replicas")
+	if err := writer.Apply(ctx, client.ApplyConfigurationFromUnstructured(hold),
+		client.FieldOwner(AutoscalerHandoverFieldManager), client.ForceOwnership); err != nil {
+		return nil, fmt.Errorf("handing the replicas of %s to the autoscaler: %w", refOf(desired), err)
+	}
+	return desired, nil
+}
+
+// ownsReplicas says whether the field manager's apply set owns spec.replicas.
+func ownsReplicas(o *unstructured.Unstructured, manager string) bool {
+	for _, mf := range o.GetManagedFields() {
+		if mf.Manager != manager || mf.Operation != "Apply" || mf.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]any
+		if err := json.NewDecoder(mf.FieldsV1.GetRawReader()).Decode(&fields); err != nil {
+			continue
+		}
+		if spec, ok := fields["f:spec"].(map[string]any); ok {
+			if _, ok := spec["f:replicas"]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
