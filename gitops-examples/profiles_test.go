@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dcn-ssu/lkaas/internal/fleetrepo"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/render"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
@@ -120,7 +121,7 @@ func TestTelcoEdgeProfilesRender(t *testing.T) {
 // manifest's own CRD is installed. Istio arrives by Helm charts: no Istio object is rendered.
 func TestTelcoEdgeObjectsPassDryRun(t *testing.T) {
 	build := buildTelcoEdge(t)
-	env, err := testenv.Start(testenv.WithClusterAPICRDs(), testenv.WithCAPDCRDs(), testenv.WithHelmAddonCRDs())
+	env, err := testenv.Start(plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = env.Stop() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
