@@ -11,14 +11,15 @@ import (
 
 // writerFor is the client the Cluster controller writes a cluster's CAPI objects with (see
 // writerOnBehalf); the ServiceAccount's right to create and patch every resource of the
-// render is checked first.
-func (r *ClusterReconciler) writerFor(ctx context.Context, cluster *automationv1alpha1.Cluster, objs []*unstructured.Unstructured) (client.Client, error) {
+// render, and to delete what the previous render had and this one drops, is checked first.
+func (r *ClusterReconciler) writerFor(ctx context.Context, cluster *automationv1alpha1.Cluster, objs []*unstructured.Unstructured, stale []client.Object) (client.Client, error) {
 	writes := make([]client.Object, len(objs))
 	for i, o := range objs {
 		writes[i] = o
 	}
 	return writerOnBehalf(ctx, r.Cache, r.Impersonator, r.Client, r.Settings.DefaultServiceAccount, cluster,
-		tenantWrites{verbs: []string{"create", "patch"}, objs: writes})
+		tenantWrites{verbs: []string{"create", "patch"}, objs: writes},
+		tenantWrites{verbs: []string{"delete"}, objs: stale})
 }
 
 // deleterFor is the client the Cluster controller deletes a cluster's objects with when the

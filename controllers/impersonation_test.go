@@ -117,6 +117,53 @@ func TestFleetWritesAsItsServiceAccount(t *testing.T) {
 		assert.True(t, apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, capiCluster())))
 	})
 
+	t.Run("a render dropping an object the account may not delete writes nothing", func(t *testing.T) {
+		ctx := context.Background()
+		ns := env.Namespace(t)
+		tenantAccount(t, ns, "tenant", "infrastructureprofiles", "clustercatalogs", "clusters")
+		role := &rbacv1.Role{}
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenant"}, role))
+		role.Rules = exampleTenantRules(t)
+		for i := range role.Rules {
+			if slices.Contains(role.Rules[i].APIGroups, "bootstrap.cluster.x-k8s.io") {
+				role.Rules[i].Verbs = []string{"create", "patch"}
+			}
+		}
+		require.NoError(t, env.Client.Update(ctx, role))
+		r := newRepo(t, ns, "tenant-repo")
+		f := newFleet(t, r, func(f *automationv1alpha1.Fleet) { f.Spec.ServiceAccountName = "tenant" })
+		withConfig := clusterTemplate + "---\napiVersion: bootstrap.cluster.x-k8s.io/v1beta2\nkind: KubeadmConfigTemplate\nmetadata:\n  name: ${CLUSTER_NAME}-workers\nspec:\n  template:\n    spec:\n      format: cloud-config\n"
+		waitApplied(t, f, r.push(t, withFile(fleetFiles("v1.30.1", "seoul"), "templates/cluster-template.yaml", withConfig)))
+		configs := func() int {
+			var list unstructured.UnstructuredList
+			list.SetAPIVersion("bootstrap.cluster.x-k8s.io/v1beta2")
+			list.SetKind("KubeadmConfigTemplateList")
+			require.NoError(t, env.Client.List(ctx, &list, client.InNamespace(ns)))
+			return len(list.Items)
+		}
+		if !assert.Eventually(t, func() bool { return configs() == 1 }, defaultWait, tick) {
+			c := &automationv1alpha1.Cluster{}
+			_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, c)
+			t.Fatalf("the KubeadmConfigTemplate was never written; the Cluster: %s", conditions.GetMessage(c, meta.ReadyCondition))
+		}
+
+		// The next render drops it and changes the CAPI Cluster: refused as a whole.
+		changed := strings.Replace(clusterTemplate, "cluster.local", "example.local", 1)
+		waitApplied(t, f, r.push(t, withFile(fleetFiles("v1.30.1", "seoul"), "templates/cluster-template.yaml", changed)))
+		cluster := &automationv1alpha1.Cluster{}
+		require.Eventually(t, func() bool {
+			return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, cluster) == nil &&
+				conditions.GetReason(cluster, meta.ReadyCondition) == "RBACForbidden"
+		}, defaultWait, tick, "the Cluster never reported RBACForbidden")
+		assert.Equal(t, "RBAC: ServiceAccount "+ns+"/tenant may not delete kubeadmconfigtemplates.bootstrap.cluster.x-k8s.io in namespace "+ns+
+			"; grant it in a Role bound to the ServiceAccount (see docs/operations.md#multi-tenancy)", conditions.GetMessage(cluster, meta.ReadyCondition))
+		capi := capiCluster()
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, capi))
+		domain, _, _ := unstructured.NestedString(capi.Object, "spec", "clusterNetwork", "serviceDomain")
+		assert.Equal(t, "cluster.local", domain, "nothing half-applied")
+		assert.Equal(t, 1, configs())
+	})
+
 	t.Run("RBAC for the L-KaaS kinds but not Cluster API", func(t *testing.T) {
 		ns := env.Namespace(t)
 		tenantAccount(t, ns, "tenant", "infrastructureprofiles", "clustercatalogs", "clusters")
