@@ -198,6 +198,10 @@ func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
 							assert.Equal(t, []string{"serviceaccounts"}, resources, "impersonates only ServiceAccounts")
 							impersonates = true
 						}
+						if enabled {
+							groups, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "apiGroups")
+							assertOnlyOwnWrites(t, groups, resources, verbs)
+						}
 					}
 				}
 			}
@@ -205,6 +209,31 @@ func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
 			assert.Equal(t, enabled, slices.Contains(args, any("--default-service-account=tenant")))
 			assert.Equal(t, enabled, impersonates)
 		})
+	}
+}
+
+// assertOnlyOwnWrites: in the lockdown the controller writes only events, status, and its own
+// bookkeeping on the L-KaaS kinds (finalizers, a Cluster's applied record), by patch; every
+// other write is the tenant's account's.
+func assertOnlyOwnWrites(t *testing.T, groups, resources, verbs []string) {
+	t.Helper()
+	own := []string{"fleets", "clusters", "logicalclusters", "fleets/status", "clusters/status", "logicalclusters/status"}
+	lkaasGroups := []string{"automation.dcn.ssu.ac.kr", "intent.automation.dcn.ssu.ac.kr"}
+	for _, verb := range verbs {
+		switch verb {
+		case "get", "list", "watch", "impersonate":
+		case "patch":
+			for _, g := range groups {
+				for _, r := range resources {
+					ok := (slices.Contains(lkaasGroups, g) && slices.Contains(own, r)) || r == "events"
+					assert.True(t, ok, "the controller may patch %s.%s itself", r, g)
+				}
+			}
+		case "create":
+			assert.Equal(t, []string{"events"}, resources, "the controller may create %v itself", resources)
+		default:
+			t.Errorf("the controller may %s %v itself", verb, resources)
+		}
 	}
 }
 

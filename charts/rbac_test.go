@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +22,8 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,8 +46,9 @@ const (
 
 // auditEvent is the part of an API server audit event the test reads.
 type auditEvent struct {
-	// Impersonated is who the request acted as: the test's controller impersonates the
-	// ServiceAccount, as a pod's token would authenticate it.
+	// User is who authenticated (the controller, with its ServiceAccount's token);
+	// Impersonated, who it acted as when it wrote as a tenant's ServiceAccount.
+	User         struct{ Username string }  `json:"user"`
 	Impersonated *struct{ Username string } `json:"impersonatedUser"`
 	Verb         string                     `json:"verb"`
 	RequestURI   string                     `json:"requestURI"`
@@ -62,6 +68,17 @@ type auditEvent struct {
 // server refuses nothing. Then, against the audit log, every rule of the chart's ClusterRole
 // was used: none is there for nothing.
 func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
+	testChartRBAC(t, false)
+}
+
+// The same with multitenancy.enabled: each namespace's ServiceAccount, with the example
+// tenant Role of gitops-examples/management, writes its clusters, members and Cluster API
+// objects; the controller's own narrowed ClusterRole could not have written any of them.
+func TestChartRBACLockdown(t *testing.T) {
+	testChartRBAC(t, true)
+}
+
+func testChartRBAC(t *testing.T, lockdown bool) {
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	env, err := testenv.Start(plane.WithFluxSourceCRDs(), plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(),
 		plane.WithHelmAddonCRDs(), plane.WithAuditLog(audit))
@@ -75,10 +92,14 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 
 	// Install the chart's ServiceAccount and RBAC for real.
 	var role *rbacv1.ClusterRole
-	for _, obj := range objects(t, helm(t, "template", "lkaas", chart, "--namespace", releaseNamespace)) {
+	var defaultServiceAccount string
+	for _, obj := range objects(t, helm(t, "template", "lkaas", chart, "--namespace", releaseNamespace,
+		"--set", fmt.Sprint("multitenancy.enabled=", lockdown))) {
 		switch obj.GetKind() {
 		case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
 			require.NoError(t, env.Client.Create(ctx, obj), obj.GetKind())
+		case "Deployment":
+			defaultServiceAccount = flagValue(t, obj, "--default-service-account")
 		}
 		if obj.GetKind() == "ClusterRole" {
 			role = &rbacv1.ClusterRole{}
@@ -86,6 +107,20 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 		}
 	}
 	require.NotNil(t, role)
+	require.Equal(t, lockdown, defaultServiceAccount != "", "the chart sets --default-service-account exactly with the lockdown")
+	if lockdown {
+		// The tenants' accounts, as the management example installs them.
+		root, err := testenv.RepoRoot()
+		require.NoError(t, err)
+		data, err := os.ReadFile(filepath.Join(root, "gitops-examples", "management", "infrastructure", "configs", "tenant-rbac.yaml"))
+		require.NoError(t, err)
+		for _, obj := range objects(t, string(data)) {
+			require.NoError(t, env.Client.Create(ctx, obj), obj.GetKind())
+			if obj.GetKind() == "ServiceAccount" {
+				require.Equal(t, defaultServiceAccount, obj.GetName(), "the example's accounts are the chart's default")
+			}
+		}
+	}
 
 	revision := publish(ctx, t, env)
 	for _, f := range []struct{ ns, name, path string }{{"default", "platform", "profiles"}, {"starlab", "starlab", "tenants/starlab"}} {
@@ -98,12 +133,18 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 		}))
 	}
 
-	// The controller, as the ServiceAccount.
-	cfg := rest.CopyConfig(env.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: serviceAccount,
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + releaseNamespace, "system:authenticated"}}
+	// The controller, as the ServiceAccount, with a token the API server issued (as a pod's
+	// is): its impersonation of the tenants' accounts is checked against the chart's RBAC.
+	// Its watches are counted, so the test can wait until the API server has logged them all.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: releaseNamespace, Name: "lkaas"}}
+	token := &authenticationv1.TokenRequest{}
+	require.NoError(t, env.Client.SubResource("token").Create(ctx, sa, token))
+	cfg := &rest.Config{Host: env.Config.Host, TLSClientConfig: rest.TLSClientConfig{CAData: env.Config.CAData},
+		BearerToken: token.Status.Token, QPS: env.Config.QPS, Burst: env.Config.Burst}
+	watches := &watchLog{}
+	cfg.WrapTransport = watches.wrap
 	opts := manager.Options{MetricsAddr: "0", HealthAddr: "0", ConcurrentReconciles: 2, LeaderElectionNS: releaseNamespace,
-		SharedProfileNamespaces: []string{"default"}}
+		SharedProfileNamespaces: []string{"default"}, DefaultServiceAccount: defaultServiceAccount}
 	opts.LeaderElection.Enable = true
 	opts.LeaderElection.LeaseDuration, opts.LeaderElection.RenewDeadline, opts.LeaderElection.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
 	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
@@ -188,12 +229,26 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 	stop()
 	require.NoError(t, <-done)
 	// Informers read by watch (sendInitialEvents): the API server logs a watch when it ends.
-	time.Sleep(2 * time.Second)
+	// Wait until it has logged every watch the controller opened.
+	var unlogged []string
+	if !assert.Eventually(t, func() bool {
+		logged := map[string]int{}
+		readAudit(t, audit, func(e auditEvent) {
+			if e.User.Username == serviceAccount && e.Verb == "watch" {
+				logged[e.RequestURI]++
+			}
+		})
+		unlogged = watches.notIn(logged)
+		return len(unlogged) == 0
+	}, time.Minute, 100*time.Millisecond) {
+		t.Fatalf("watches the API server never logged: %v", unlogged)
+	}
 
 	used := map[string]bool{} // "group/resource[/subresource] verb"
 	var refused []string
+	tenantWrites := map[string]bool{} // "group/resource verb", made as a tenant's account
 	readAudit(t, audit, func(e auditEvent) {
-		if e.Impersonated == nil || e.Impersonated.Username != serviceAccount || e.ObjectRef == nil {
+		if e.User.Username != serviceAccount || e.ObjectRef == nil {
 			return
 		}
 		resource := e.ObjectRef.Resource
@@ -203,10 +258,27 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 		if e.ResponseStatus != nil && e.ResponseStatus.Code == 403 {
 			refused = append(refused, fmt.Sprintf("%s %s", e.Verb, e.RequestURI))
 		}
+		if e.Impersonated != nil {
+			// Allowed to impersonate, the request then ran on the tenant's RBAC.
+			used["/serviceaccounts impersonate"], used["/serviceaccounts *any*"] = true, true
+			tenantWrites[e.ObjectRef.APIGroup+"/"+resource+" "+e.Verb] = true
+			return
+		}
 		used[e.ObjectRef.APIGroup+"/"+resource+" "+e.Verb] = true
 		used[e.ObjectRef.APIGroup+"/"+resource+" *any*"] = true
 	})
-	assert.Empty(t, refused, "requests the chart's RBAC refused")
+	assert.Empty(t, refused, "requests the chart's (or the tenant's) RBAC refused")
+	if lockdown {
+		// The tenant's account made the clusters: the Fleet's, the LogicalCluster's members,
+		// their Cluster API objects and add-ons.
+		for _, w := range []string{"automation.dcn.ssu.ac.kr/clusters patch", "intent.automation.dcn.ssu.ac.kr/logicalclusters patch",
+			"cluster.x-k8s.io/clusters patch", "addons.cluster.x-k8s.io/clusterresourcesets patch"} {
+			assert.True(t, tenantWrites[w], "no %s as a tenant's account", w)
+		}
+		assertControllerCannotWrite(ctx, t, env)
+	} else {
+		assert.Empty(t, tenantWrites, "no Fleet writes as a tenant without the lockdown")
+	}
 	if os.Getenv("DEBUG_AUDIT") != "" {
 		data, _ := os.ReadFile(audit)
 		_ = os.WriteFile(os.Getenv("DEBUG_AUDIT"), data, 0o644)
@@ -230,6 +302,79 @@ func TestChartRBACIsWhatTheControllerUses(t *testing.T) {
 	}
 	assert.Empty(t, unused, "ClusterRole rules this run never used; drop them or list why in notExercisedHere")
 }
+
+// assertControllerCannotWrite asks the API server whether the chart's ServiceAccount, alone,
+// may write what a tenant's repository makes: with the lockdown it may not.
+func assertControllerCannotWrite(ctx context.Context, t *testing.T, env *testenv.Env) {
+	t.Helper()
+	for _, gr := range []struct{ group, resource string }{
+		{"automation.dcn.ssu.ac.kr", "clusters"}, {"automation.dcn.ssu.ac.kr", "infrastructureprofiles"},
+		{"intent.automation.dcn.ssu.ac.kr", "logicalclusters"}, {"cluster.x-k8s.io", "clusters"},
+		{"controlplane.cluster.x-k8s.io", "kubeadmcontrolplanes"}, {"infrastructure.cluster.x-k8s.io", "dockerclusters"},
+		{"addons.cluster.x-k8s.io", "clusterresourcesets"}, {"", "configmaps"}, {"", "secrets"},
+	} {
+		for _, verb := range []string{"create", "delete"} {
+			review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: serviceAccount, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + releaseNamespace, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: "starlab", Verb: verb, Group: gr.group, Resource: gr.resource},
+			}}
+			require.NoError(t, env.Client.Create(ctx, review))
+			assert.False(t, review.Status.Allowed, "the controller's own identity may %s %s.%s", verb, gr.resource, gr.group)
+		}
+	}
+}
+
+// flagValue is the value of a --name=value argument of the Deployment's container, "" if absent.
+func flagValue(t *testing.T, deploy *unstructured.Unstructured, name string) string {
+	t.Helper()
+	containers, _, err := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+	require.NoError(t, err)
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// watchLog counts the watch requests a client sends, by request URI.
+type watchLog struct {
+	mu   sync.Mutex
+	sent map[string]int
+}
+
+func (w *watchLog) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Query().Get("watch") == "true" {
+			w.mu.Lock()
+			if w.sent == nil {
+				w.sent = map[string]int{}
+			}
+			w.sent[r.URL.RequestURI()]++
+			w.mu.Unlock()
+		}
+		return rt.RoundTrip(r)
+	})
+}
+
+// notIn lists the watches sent more often than logged says the API server logged them.
+func (w *watchLog) notIn(logged map[string]int) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var missing []string
+	for uri, n := range w.sent {
+		if logged[uri] < n {
+			missing = append(missing, uri)
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // ownerReferencesCheck: setting an owner reference with blockOwnerDeletion needs "update" on
 // the owner's finalizers where the OwnerReferencesPermissionEnforcement admission plugin runs

@@ -95,7 +95,17 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 		}
 	}
 	objs := prepareObjects(cluster, desired.objects, controlPlaneInitialized(capiCluster))
-	writer, err := r.writerFor(ctx, cluster, objs)
+	next := make([]objectRef, len(objs))
+	for i, o := range objs {
+		next[i] = refOf(o)
+	}
+	var stale []client.Object
+	for _, p := range appliedRecord(cluster) {
+		if !slices.Contains(next, p) {
+			stale = append(stale, p.object(cluster.Namespace))
+		}
+	}
+	writer, err := r.writerFor(ctx, cluster, objs, stale)
 	if err != nil {
 		return 0, err
 	}
@@ -123,10 +133,6 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 		written = append(written, o)
 	}
 
-	next := make([]objectRef, len(objs))
-	for i, o := range objs {
-		next[i] = refOf(o)
-	}
 	if err := r.deleteStale(ctx, writer, cluster, appliedRecord(cluster), next); err != nil {
 		return len(written), err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -39,8 +40,12 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 	switch {
 	case err == nil:
 		if capi.GetDeletionTimestamp() == nil {
-			if err := r.Client.Delete(ctx, capi); client.IgnoreNotFound(err) != nil {
-				return ctrl.Result{}, err
+			deleter, err := r.deleterFor(ctx, cluster, []client.Object{capi})
+			if err != nil {
+				return ctrl.Result{}, r.deleteFailed(cluster, err)
+			}
+			if err := deleter.Delete(ctx, capi); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, r.deleteFailed(cluster, err)
 			}
 		}
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, nil // the watch brings us back sooner
@@ -48,8 +53,19 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 		return ctrl.Result{}, err
 	}
 
-	if err := r.deleteStale(ctx, r.Client, cluster, appliedRecord(cluster), nil); err != nil {
-		return ctrl.Result{}, err
+	// The rest goes as the account that wrote it; its right to delete every kind is checked
+	// before the first delete.
+	applied := appliedRecord(cluster)
+	objs := make([]client.Object, len(applied))
+	for i, ref := range applied {
+		objs[i] = ref.object(cluster.Namespace)
+	}
+	deleter, err := r.deleterFor(ctx, cluster, objs)
+	if err != nil {
+		return ctrl.Result{}, r.deleteFailed(cluster, err)
+	}
+	if err := r.deleteStale(ctx, deleter, cluster, applied, nil); err != nil {
+		return ctrl.Result{}, r.deleteFailed(cluster, err)
 	}
 	controllerutil.RemoveFinalizer(cluster, ClusterFinalizer)
 	return ctrl.Result{}, nil
@@ -64,4 +80,16 @@ func (r *ClusterReconciler) deregister(_ context.Context, cluster *automationv1a
 		return false, nil
 	}
 	return true, nil
+}
+
+// deleteFailed records a delete the cluster's account was refused (RBACForbidden) or that
+// failed otherwise; the finalizer stays until it succeeds.
+func (r *ClusterReconciler) deleteFailed(cluster *automationv1alpha1.Cluster, err error) error {
+	reason := applyFailureReason(err)
+	if reason != ReasonRBACForbidden {
+		return err
+	}
+	conditions.MarkFalse(cluster, meta.ReadyCondition, reason, "deleting the cluster: %s", err)
+	r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, reason, "Delete", "%s", err)
+	return err
 }

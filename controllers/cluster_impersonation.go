@@ -9,38 +9,25 @@ import (
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 )
 
-// writerFor is the client the Cluster controller writes a cluster's CAPI objects with: one
-// impersonating the ServiceAccount of the cluster's Fleet (or the --default-service-account
-// of its namespace, the lockdown), else the controller's own. With a ServiceAccount, its right
-// to create and patch every resource of the render is checked first, so a refusal (an
-// *RBACError) writes nothing.
-func (r *ClusterReconciler) writerFor(ctx context.Context, cluster *automationv1alpha1.Cluster, objs []*unstructured.Unstructured) (client.Client, error) {
-	fleet, err := r.fleetOf(ctx, cluster)
-	if err != nil {
-		return nil, err
-	}
-	sa := r.Settings.DefaultServiceAccount
-	if fleet != nil {
-		sa = serviceAccountOf(fleet, r.Settings.DefaultServiceAccount)
-	}
-	if sa == "" {
-		return r.Client, nil
-	}
-	if r.Impersonator == nil {
-		return nil, &RBACError{ServiceAccount: cluster.Namespace + "/" + sa, Verb: "impersonate", Namespace: cluster.Namespace}
-	}
+// writerFor is the client the Cluster controller writes a cluster's CAPI objects with (see
+// writerOnBehalf); the ServiceAccount's right to create and patch every resource of the
+// render, and to delete what the previous render had and this one drops, is checked first.
+func (r *ClusterReconciler) writerFor(ctx context.Context, cluster *automationv1alpha1.Cluster, objs []*unstructured.Unstructured, stale []client.Object) (client.Client, error) {
 	writes := make([]client.Object, len(objs))
 	for i, o := range objs {
 		writes[i] = o
 	}
-	if err := r.Impersonator.CheckWrites(ctx, cluster.Namespace, sa, writes, false); err != nil {
-		return nil, err
-	}
-	c, err := r.Impersonator.ClientFor(cluster.Namespace, sa)
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
+	return writerOnBehalf(ctx, r.Cache, r.Impersonator, r.Client, r.Settings.DefaultServiceAccount, cluster,
+		tenantWrites{verbs: []string{"create", "patch"}, objs: writes},
+		tenantWrites{verbs: []string{"delete"}, objs: stale})
+}
+
+// deleterFor is the client the Cluster controller deletes a cluster's objects with when the
+// cluster goes, as the same account that wrote them; its right to delete each is checked
+// first.
+func (r *ClusterReconciler) deleterFor(ctx context.Context, cluster *automationv1alpha1.Cluster, objs []client.Object) (client.Client, error) {
+	return writerOnBehalf(ctx, r.Cache, r.Impersonator, r.Client, r.Settings.DefaultServiceAccount, cluster,
+		tenantWrites{verbs: []string{"delete"}, objs: objs})
 }
 
 // applyFailureReason names RBAC when the cluster's ServiceAccount may not write its objects.

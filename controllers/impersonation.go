@@ -103,6 +103,21 @@ func (e *RBACError) Error() string {
 // any is made: a refusal (an *RBACError) then leaves nothing half-applied. Answers that allow
 // are remembered for allowedFor.
 func (i *Impersonator) CheckWrites(ctx context.Context, namespace, name string, objs []client.Object, prune bool) error {
+	verbs := []string{"create", "patch"}
+	if prune {
+		verbs = append(verbs, "delete")
+	}
+	return i.CheckVerbs(ctx, namespace, name, verbs, objs)
+}
+
+// CheckVerbs asks the API server, as the ServiceAccount namespace/name, whether it may use
+// each of verbs on the resource of every object in objs (in their namespace), before any is
+// written; the first refusal is an *RBACError. Answers that allow are remembered for
+// allowedFor.
+func (i *Impersonator) CheckVerbs(ctx context.Context, namespace, name string, verbs []string, objs []client.Object) error {
+	if len(objs) == 0 {
+		return nil
+	}
 	c, err := i.ClientFor(namespace, name)
 	if err != nil {
 		return err
@@ -125,10 +140,6 @@ func (i *Impersonator) CheckWrites(ctx context.Context, namespace, name string, 
 		sorted = append(sorted, gr)
 	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].String() < sorted[j].String() })
-	verbs := []string{"create", "patch"}
-	if prune {
-		verbs = append(verbs, "delete")
-	}
 	for _, gr := range sorted {
 		for _, verb := range verbs {
 			key := accessKey{user: user, namespace: namespace, verb: verb, resource: gr}
@@ -180,4 +191,41 @@ func asRBACError(err error, serviceAccount, namespace string) error {
 func isRBACError(err error) bool {
 	var e *RBACError
 	return errors.As(err, &e)
+}
+
+// tenantWrites are writes a client is checked for before it is handed out: each verb on the
+// resource of each object.
+type tenantWrites struct {
+	verbs []string
+	objs  []client.Object
+}
+
+// writerOnBehalf returns the client that writes for obj, an object a Fleet applied (a
+// Cluster, a LogicalCluster): one impersonating the Fleet's ServiceAccount, else the
+// --default-service-account of obj's namespace (the lockdown, also for objects of no Fleet
+// or whose Fleet is gone), else own, the controller's. With a ServiceAccount every one of
+// writes is checked before the client is returned, so a refusal (an *RBACError) leaves
+// nothing half-written.
+func writerOnBehalf(ctx context.Context, cache client.Reader, imp *Impersonator, own client.Client, defaultServiceAccount string,
+	obj client.Object, writes ...tenantWrites) (client.Client, error) {
+	fleet, err := fleetOf(ctx, cache, obj)
+	if err != nil {
+		return nil, err
+	}
+	sa := defaultServiceAccount
+	if fleet != nil {
+		sa = serviceAccountOf(fleet, defaultServiceAccount)
+	}
+	if sa == "" {
+		return own, nil
+	}
+	if imp == nil {
+		return nil, &RBACError{ServiceAccount: obj.GetNamespace() + "/" + sa, Verb: "impersonate", Namespace: obj.GetNamespace()}
+	}
+	for _, w := range writes {
+		if err := imp.CheckVerbs(ctx, obj.GetNamespace(), sa, w.verbs, w.objs); err != nil {
+			return nil, err
+		}
+	}
+	return imp.ClientFor(obj.GetNamespace(), sa)
 }

@@ -2,8 +2,10 @@ package controllers_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -70,6 +72,96 @@ func TestFleetWritesAsItsServiceAccount(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "seoul"}, capiCluster()) == nil
 		}, defaultWait, tick, "the CAPI Cluster was never written")
+	})
+
+	t.Run("a cluster's deletion goes as its account too", func(t *testing.T) {
+		ctx := context.Background()
+		ns := env.Namespace(t)
+		tenantAccount(t, ns, "tenant", "infrastructureprofiles", "clustercatalogs", "clusters")
+		// The example Role without delete on Cluster API Clusters.
+		role := &rbacv1.Role{}
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenant"}, role))
+		role.Rules = exampleTenantRules(t)
+		for i := range role.Rules {
+			if slices.Contains(role.Rules[i].APIGroups, "cluster.x-k8s.io") {
+				role.Rules[i].Verbs = []string{"create", "patch"}
+			}
+		}
+		require.NoError(t, env.Client.Update(ctx, role))
+		r := newRepo(t, ns, "tenant-repo")
+		f := newFleet(t, r, func(f *automationv1alpha1.Fleet) { f.Spec.ServiceAccountName = "tenant" })
+		waitApplied(t, f, r.push(t, files))
+		require.Eventually(t, func() bool {
+			return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, capiCluster()) == nil
+		}, defaultWait, tick, "the CAPI Cluster was never written")
+
+		// Git drops seoul: the Fleet prunes it, and its finalizer may not delete the CAPI
+		// Cluster as the tenant.
+		waitApplied(t, f, r.push(t, withFile(fleetFiles("v1.30.1", "busan"), "templates/cluster-template.yaml", clusterTemplate)))
+		cluster := &automationv1alpha1.Cluster{}
+		require.Eventually(t, func() bool {
+			return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, cluster) == nil &&
+				conditions.GetReason(cluster, meta.ReadyCondition) == "RBACForbidden"
+		}, defaultWait, tick, "the deleting Cluster never reported RBACForbidden")
+		assert.Equal(t, "deleting the cluster: RBAC: ServiceAccount "+ns+"/tenant may not delete clusters.cluster.x-k8s.io in namespace "+ns+
+			"; grant it in a Role bound to the ServiceAccount (see docs/operations.md#multi-tenancy)", conditions.GetMessage(cluster, meta.ReadyCondition))
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, capiCluster()), "the CAPI Cluster stays")
+
+		// Granted, the deletion finishes: the CAPI Cluster, the rest, then the Cluster itself.
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenant"}, role))
+		role.Rules = exampleTenantRules(t)
+		require.NoError(t, env.Client.Update(ctx, role))
+		require.Eventually(t, func() bool {
+			return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, &automationv1alpha1.Cluster{}))
+		}, defaultWait, tick, "the Cluster was never deleted once allowed")
+		assert.True(t, apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, capiCluster())))
+	})
+
+	t.Run("a render dropping an object the account may not delete writes nothing", func(t *testing.T) {
+		ctx := context.Background()
+		ns := env.Namespace(t)
+		tenantAccount(t, ns, "tenant", "infrastructureprofiles", "clustercatalogs", "clusters")
+		role := &rbacv1.Role{}
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenant"}, role))
+		role.Rules = exampleTenantRules(t)
+		for i := range role.Rules {
+			if slices.Contains(role.Rules[i].APIGroups, "bootstrap.cluster.x-k8s.io") {
+				role.Rules[i].Verbs = []string{"create", "patch"}
+			}
+		}
+		require.NoError(t, env.Client.Update(ctx, role))
+		r := newRepo(t, ns, "tenant-repo")
+		f := newFleet(t, r, func(f *automationv1alpha1.Fleet) { f.Spec.ServiceAccountName = "tenant" })
+		withConfig := clusterTemplate + "---\napiVersion: bootstrap.cluster.x-k8s.io/v1beta2\nkind: KubeadmConfigTemplate\nmetadata:\n  name: ${CLUSTER_NAME}-workers\nspec:\n  template:\n    spec:\n      format: cloud-config\n"
+		waitApplied(t, f, r.push(t, withFile(fleetFiles("v1.30.1", "seoul"), "templates/cluster-template.yaml", withConfig)))
+		configs := func() int {
+			var list unstructured.UnstructuredList
+			list.SetAPIVersion("bootstrap.cluster.x-k8s.io/v1beta2")
+			list.SetKind("KubeadmConfigTemplateList")
+			require.NoError(t, env.Client.List(ctx, &list, client.InNamespace(ns)))
+			return len(list.Items)
+		}
+		if !assert.Eventually(t, func() bool { return configs() == 1 }, defaultWait, tick) {
+			c := &automationv1alpha1.Cluster{}
+			_ = env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, c)
+			t.Fatalf("the KubeadmConfigTemplate was never written; the Cluster: %s", conditions.GetMessage(c, meta.ReadyCondition))
+		}
+
+		// The next render drops it and changes the CAPI Cluster: refused as a whole.
+		changed := strings.Replace(clusterTemplate, "cluster.local", "example.local", 1)
+		waitApplied(t, f, r.push(t, withFile(fleetFiles("v1.30.1", "seoul"), "templates/cluster-template.yaml", changed)))
+		cluster := &automationv1alpha1.Cluster{}
+		require.Eventually(t, func() bool {
+			return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, cluster) == nil &&
+				conditions.GetReason(cluster, meta.ReadyCondition) == "RBACForbidden"
+		}, defaultWait, tick, "the Cluster never reported RBACForbidden")
+		assert.Equal(t, "RBAC: ServiceAccount "+ns+"/tenant may not delete kubeadmconfigtemplates.bootstrap.cluster.x-k8s.io in namespace "+ns+
+			"; grant it in a Role bound to the ServiceAccount (see docs/operations.md#multi-tenancy)", conditions.GetMessage(cluster, meta.ReadyCondition))
+		capi := capiCluster()
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, capi))
+		domain, _, _ := unstructured.NestedString(capi.Object, "spec", "clusterNetwork", "serviceDomain")
+		assert.Equal(t, "cluster.local", domain, "nothing half-applied")
+		assert.Equal(t, 1, configs())
 	})
 
 	t.Run("RBAC for the L-KaaS kinds but not Cluster API", func(t *testing.T) {
@@ -192,3 +284,10 @@ func TestImpersonatorRemembersAllowedWritesOnly(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// withFile is files with one more file.
+func withFile(files map[string]string, name, content string) map[string]string {
+	out := maps.Clone(files)
+	out[name] = content
+	return out
+}

@@ -46,6 +46,13 @@ type LogicalClusterReconciler struct {
 	// RolloutSettle is how long a new change may gather before its rollout starts;
 	// DefaultRolloutSettle when zero.
 	RolloutSettle time.Duration
+	// Impersonator gives the clients that write members as the ServiceAccount of the
+	// LogicalCluster's Fleet (see writerOnBehalf); nil: members are written as the controller
+	// unless a ServiceAccount is named, which is then refused.
+	Impersonator *Impersonator
+	// DefaultServiceAccount is written as for LogicalClusters whose Fleet names no
+	// ServiceAccount (--default-service-account, the lockdown).
+	DefaultServiceAccount string
 
 	starts rolloutStarts
 }
@@ -145,29 +152,56 @@ func (r *LogicalClusterReconciler) reconcile(ctx context.Context, lc *intentv1.L
 		}
 	}
 
-	// Apply: every member with its permit; only what differs from the cache is sent.
+	// Apply: every member with its permit; only what differs from the cache is sent, as the
+	// Fleet's account, whose right to every write of the pass is checked before the first.
 	permits := r.nextPermits(members, clusters, plan, restart, now)
 	var errs []error
+	var applies []*unstructured.Unstructured
 	for i := range lc.Spec.Clusters {
 		name := lc.Spec.Clusters[i].Name
-		if err := r.applyMember(ctx, lc, i, clusters[name], permits[name]); err != nil {
+		u, err := r.memberApply(lc, i, clusters[name], permits[name])
+		switch {
+		case err != nil:
 			errs = append(errs, err)
+		case u != nil:
+			applies = append(applies, u)
 		}
 	}
-	for _, name := range plan.Grant {
-		r.Events.Eventf(lc, nil, corev1.EventTypeNormal, ReasonRolloutPermitted, "Rollout",
-			"member %s may apply render %s", name, permits[name].Hash)
-	}
-	// Remove members that left the spec, once the others are in place.
+	// Members that left the spec go once the others are in place.
+	var removals []*automationv1alpha1.Cluster
 	if len(errs) == 0 {
-		errs = append(errs, r.removeFormerMembers(ctx, lc, clusters)...)
+		removals = formerMembers(lc, clusters)
+	}
+	writer, err := r.writerFor(ctx, lc, applies, removals)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, u := range applies {
+			if err := writer.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+				client.FieldOwner(apply.DefaultFieldManager), client.ForceOwnership); err != nil {
+				errs = append(errs, fmt.Errorf("member %s: server-side apply: %w", u.GetName(), err))
+			}
+		}
+		if len(errs) == 0 {
+			errs = append(errs, removeFormerMembers(ctx, writer, removals)...)
+		}
+		for _, name := range plan.Grant {
+			r.Events.Eventf(lc, nil, corev1.EventTypeNormal, ReasonRolloutPermitted, "Rollout",
+				"member %s may apply render %s", name, permits[name].Hash)
+		}
 	}
 
 	summarizeLogicalCluster(lc, members, clusters, plan)
 	if err := kerrors.NewAggregate(errs); err != nil {
-		conditions.MarkFalse(lc, meta.ReadyCondition, ReasonMemberApplyFailed, "%s", err)
+		reason := ReasonMemberApplyFailed
+		for _, e := range errs {
+			if applyFailureReason(e) == ReasonRBACForbidden {
+				reason = ReasonRBACForbidden
+			}
+		}
+		conditions.MarkFalse(lc, meta.ReadyCondition, reason, "%s", err)
 		conditions.MarkReconciling(lc, meta.ProgressingWithRetryReason, "retrying: %s", firstLine(err.Error()))
-		r.Events.Eventf(lc, nil, corev1.EventTypeWarning, ReasonMemberApplyFailed, "Apply", "%s", err)
+		r.Events.Eventf(lc, nil, corev1.EventTypeWarning, reason, "Apply", "%s", err)
 		return ctrl.Result{}, err
 	}
 	// Member status changes wake us; only a timeout has to be looked for.
@@ -219,28 +253,38 @@ func (r *LogicalClusterReconciler) nextPermits(members []memberRollout, clusters
 	return out
 }
 
-// applyMember server-side applies member i when the cached Cluster differs from it.
-func (r *LogicalClusterReconciler) applyMember(ctx context.Context, lc *intentv1.LogicalCluster, i int, live *automationv1alpha1.Cluster, permit memberPermit) error {
+// memberApply is the apply configuration of member i when the cached Cluster differs from
+// it, nil when it does not.
+func (r *LogicalClusterReconciler) memberApply(lc *intentv1.LogicalCluster, i int, live *automationv1alpha1.Cluster, permit memberPermit) (*unstructured.Unstructured, error) {
 	desired, err := desiredMember(lc, i, permit)
 	if err != nil {
-		return fmt.Errorf("member %s: %w", lc.Spec.Clusters[i].Name, err)
+		return nil, fmt.Errorf("member %s: %w", lc.Spec.Clusters[i].Name, err)
 	}
 	if live != nil && !live.DeletionTimestamp.IsZero() {
-		return fmt.Errorf("member %s: its Cluster is being deleted; it is recreated once gone", desired.Name)
+		return nil, fmt.Errorf("member %s: its Cluster is being deleted; it is recreated once gone", desired.Name)
 	}
 	changed, err := memberNeedsApply(desired, live)
 	if err != nil || !changed {
-		return err
+		return nil, err
 	}
-	u, err := toUnstructured(desired)
-	if err != nil {
-		return err
+	return toUnstructured(desired)
+}
+
+// writerFor is the client this pass writes lc's members with: as the ServiceAccount of lc's
+// Fleet (or the lockdown's default), checked for creating and patching Clusters when there
+// are members to apply and for deleting them when there are former members to remove.
+func (r *LogicalClusterReconciler) writerFor(ctx context.Context, lc *intentv1.LogicalCluster, applies []*unstructured.Unstructured, removals []*automationv1alpha1.Cluster) (client.Client, error) {
+	writes := make([]client.Object, len(applies))
+	for i, u := range applies {
+		writes[i] = u
 	}
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
-		client.FieldOwner(apply.DefaultFieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("member %s: server-side apply: %w", desired.Name, err)
+	deletes := make([]client.Object, len(removals))
+	for i, c := range removals {
+		deletes[i] = c
 	}
-	return nil
+	return writerOnBehalf(ctx, r.Cache, r.Impersonator, r.Client, r.DefaultServiceAccount, lc,
+		tenantWrites{verbs: []string{"create", "patch"}, objs: writes},
+		tenantWrites{verbs: []string{"delete"}, objs: deletes})
 }
 
 // toUnstructured is the apply configuration of a member: its metadata and spec, no status.
@@ -258,20 +302,29 @@ func toUnstructured(c *automationv1alpha1.Cluster) (*unstructured.Unstructured, 
 	return u, nil
 }
 
-// removeFormerMembers deletes the Clusters this LogicalCluster made for members no longer in
-// its spec. Removing a member is not a rollout: it goes at once.
-func (r *LogicalClusterReconciler) removeFormerMembers(ctx context.Context, lc *intentv1.LogicalCluster, clusters map[string]*automationv1alpha1.Cluster) []error {
+// formerMembers are the Clusters this LogicalCluster made for members no longer in its spec.
+// Removing a member is not a rollout: it goes at once.
+func formerMembers(lc *intentv1.LogicalCluster, clusters map[string]*automationv1alpha1.Cluster) []*automationv1alpha1.Cluster {
 	inSpec := make(map[string]bool, len(lc.Spec.Clusters))
 	for _, m := range lc.Spec.Clusters {
 		inSpec[m.Name] = true
 	}
-	var errs []error
+	var out []*automationv1alpha1.Cluster
 	for name, c := range clusters {
 		if inSpec[name] || !c.DeletionTimestamp.IsZero() || !metav1.IsControlledBy(c, lc) {
 			continue
 		}
-		if err := r.Delete(ctx, c, client.Preconditions{UID: &c.UID}); client.IgnoreNotFound(err) != nil {
-			errs = append(errs, fmt.Errorf("removing former member %s: %w", name, err))
+		out = append(out, c)
+	}
+	return out
+}
+
+// removeFormerMembers deletes the former members with writer.
+func removeFormerMembers(ctx context.Context, writer client.Client, removals []*automationv1alpha1.Cluster) []error {
+	var errs []error
+	for _, c := range removals {
+		if err := writer.Delete(ctx, c, client.Preconditions{UID: &c.UID}); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("removing former member %s: %w", c.Name, err))
 		}
 	}
 	return errs

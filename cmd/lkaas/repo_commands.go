@@ -19,6 +19,7 @@ import (
 	"github.com/dcn-ssu/lkaas/internal/loader"
 	"github.com/dcn-ssu/lkaas/internal/plan"
 	"github.com/dcn-ssu/lkaas/internal/render"
+	"github.com/dcn-ssu/lkaas/internal/tenancy"
 )
 
 // repoFlags are the flags every command that reads a fleet repository shares.
@@ -28,6 +29,7 @@ type repoFlags struct {
 	root           string
 	fetchTemplates bool
 	set            map[string]string
+	extraKinds     []string
 }
 
 func (f *repoFlags) bind(cmd *cobra.Command) {
@@ -36,10 +38,15 @@ func (f *repoFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.root, "root", "", "Repository root that template paths are relative to (default: DIR).")
 	cmd.Flags().StringToStringVar(&f.set, "set", nil, "Template variables that a Fleet would take from its variablesFrom, as NAME=VALUE (repeatable).")
 	cmd.Flags().BoolVar(&f.fetchTemplates, "fetch-templates", false, "Download templates given by url (cached in ~/.cache/lkaas/templates).")
+	cmd.Flags().StringSliceVar(&f.extraKinds, "extra-allowed-kind", nil, "Kinds the Fleet's spec.extraAllowedKinds adds to what templates may produce, as Kind.group (repeatable).")
 }
 
 func (f *repoFlags) options(render bool) (fleetrepo.Options, error) {
-	o := fleetrepo.Options{Root: f.root, Namespace: f.namespace, SharedProfileNamespaces: f.shared, Render: render, Variables: f.set}
+	if err := tenancy.ValidateKinds(f.extraKinds); err != nil {
+		return fleetrepo.Options{}, usageError{fmt.Errorf("--extra-allowed-kind: %w", err)}
+	}
+	o := fleetrepo.Options{Root: f.root, Namespace: f.namespace, SharedProfileNamespaces: f.shared, Render: render, Variables: f.set,
+		ExtraKinds: tenancy.ParseKinds(f.extraKinds)}
 	if f.fetchTemplates {
 		cache, err := os.UserCacheDir()
 		if err != nil {

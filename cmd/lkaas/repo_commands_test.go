@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dcn-ssu/lkaas/internal/tenancy"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -40,6 +43,9 @@ func execute(t *testing.T, args ...string) (int, string, string) {
 			code = exit.code
 		case errors.As(err, &usage):
 			code = exitUsage
+		}
+		if !errors.As(err, &exit) {
+			fmt.Fprintln(&errOut, "Error:", err) // as main prints it
 		}
 	}
 	return code, out.String(), errOut.String()
@@ -241,4 +247,62 @@ func TestPlanBlocksVersionRuleBreaksWithExit3(t *testing.T) {
 	code, out, _ = execute(t, append([]string{"plan", dir, "--base", "HEAD~1", "--head", "HEAD", "-o", "json"}, credentials...)...)
 	assert.Equal(t, exitBlocked, code)
 	assert.Contains(t, out, `"rule": "no-downgrade"`)
+}
+
+// A platform team checks a repository as its Fleet would: a provider kind outside the
+// Cluster API groups is refused until --extra-allowed-kind adds it, as the Fleet's
+// spec.extraAllowedKinds does; a cluster-scoped kind stays refused; a malformed kind is a
+// usage error.
+func TestExtraAllowedKindChecksARepositoryAsItsFleetWould(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(exampleRepo)))
+	tpl := filepath.Join(dir, "templates", "openstack", "cluster-template.yaml")
+	data, err := os.ReadFile(tpl)
+	require.NoError(t, err)
+	lines := strings.Count(string(data), "\n")
+	data = append(data, []byte(`---
+apiVersion: ipam.metal3.io/v1alpha1
+kind: IPPool
+metadata:
+  name: ${CLUSTER_NAME}-pool
+spec:
+  clusterName: ${CLUSTER_NAME}
+`)...)
+	require.NoError(t, os.WriteFile(tpl, data, 0o644))
+	poolLine := lines + 3 // the kind line of the document after the separator
+	validate := func(extra ...string) (int, string, string) {
+		return execute(t, append(append([]string{"validate", dir}, credentials...), extra...)...)
+	}
+
+	code, out, errOut := validate()
+	assert.Equal(t, exitFailure, code)
+	assert.Empty(t, out)
+	refusal := fmt.Sprintf("templates/openstack/cluster-template.yaml:%d:1: IPPool/busan-edge-cluster-pool: kind: IPPool (ipam.metal3.io) is not a kind a cluster is made of: "+
+		"allowed are the Cluster API groups (%s), the ConfigMaps and Secrets the template's ClusterResourceSets or identityRefs name, and the kinds the Fleet's spec.extraAllowedKinds adds",
+		poolLine, strings.Join(tenancy.ClusterAPIGroups, ", "))
+	assert.Contains(t, errOut, refusal)
+
+	code, out, errOut = validate("--extra-allowed-kind", "IPPool.ipam.metal3.io")
+	assert.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "valid: 5 cluster(s)")
+
+	code, out, errOut = execute(t, append([]string{"render", dir, "--cluster", "starlab/busan-edge-cluster", "--extra-allowed-kind", "IPPool.ipam.metal3.io"}, credentials...)...)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "kind: IPPool\nmetadata:\n")
+	code, _, errOut = execute(t, append([]string{"render", dir, "--cluster", "starlab/busan-edge-cluster"}, credentials...)...)
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, refusal)
+
+	code, _, errOut = validate("--extra-allowed-kind", "ipam.metal3.io/IPPool")
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "Error: "+`--extra-allowed-kind: "ipam.metal3.io/IPPool" is not a kind: write Kind.group (for example IPPool.ipam.metal3.io), or Kind for the core group`+"\n", errOut)
+
+	// A cluster-scoped kind stays refused however it is widened.
+	data = append(data, []byte("---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: ${CLUSTER_NAME}-all\n")...)
+	require.NoError(t, os.WriteFile(tpl, data, 0o644))
+	code, _, errOut = validate("--extra-allowed-kind", "IPPool.ipam.metal3.io,ClusterRole.rbac.authorization.k8s.io")
+	assert.Equal(t, exitFailure, code)
+	assert.Contains(t, errOut, fmt.Sprintf("templates/openstack/cluster-template.yaml:%d:1: ClusterRole/busan-edge-cluster-all: kind: ClusterRole (rbac.authorization.k8s.io) is cluster-scoped: "+
+		"a fleet repository may create only namespaced objects in its cluster's namespace\n", poolLine+7))
+	assert.NotContains(t, errOut, "IPPool")
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
@@ -39,6 +40,8 @@ type Options struct {
 	Fetcher render.TemplateFetcher
 	// Variables stand in for a Fleet's variablesFrom.
 	Variables map[string]string
+	// ExtraKinds stand in for a Fleet's spec.extraAllowedKinds.
+	ExtraKinds []schema.GroupKind
 }
 
 // Build is a loaded, resolved and rendered tree.
@@ -84,7 +87,7 @@ func BuildDir(ctx context.Context, dir string, opts Options) (*Build, error) {
 	b.Plans = plans
 
 	if opts.Render {
-		r := render.NewRenderer(render.Options{Root: b.Root, Variables: opts.Variables, Fetcher: opts.Fetcher})
+		r := render.NewRenderer(render.Options{Root: b.Root, Variables: opts.Variables, Fetcher: opts.Fetcher, ExtraKinds: opts.ExtraKinds})
 		for _, p := range plans {
 			key := p.Namespace + "/" + p.Name
 			if opts.Fetcher == nil && p.Infrastructure.Template != nil && p.Infrastructure.Template.URL != "" {

@@ -298,7 +298,8 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := clusters.SetupWithManager(context.Background(), mgr); err != nil {
 		return nil, fmt.Errorf("setting up the Cluster controller: %w", err)
 	}
-	logicalClusters := &controllers.LogicalClusterReconciler{Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName))}
+	logicalClusters := &controllers.LogicalClusterReconciler{Client: mgr.GetClient(), Cache: mgr.GetCache(), Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)),
+		Impersonator: fleets.Impersonator, DefaultServiceAccount: o.DefaultServiceAccount}
 	if err := logicalClusters.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the LogicalCluster controller: %w", err)
 	}

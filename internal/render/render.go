@@ -127,6 +127,22 @@ func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Resu
 	for _, it := range items {
 		it.obj["metadata"].(map[string]any)["namespace"] = plan.Namespace
 	}
+	// Add-on objects pass the same rules as a template's: L-KaaS makes them, but from the
+	// repository's profiles, and a Fleet's clusters write nothing the rules refuse.
+	policy := tenancy.Policy{Namespace: plan.Namespace, ExtraKinds: r.opts.ExtraKinds, Scope: r.opts.Scope}
+	for _, a := range selected {
+		field := "spec.network"
+		if a.role == roleSoftware {
+			field = "spec.software"
+		}
+		docs := make([]tenancy.Document, len(a.objects))
+		for i, o := range a.objects {
+			docs[i] = tenancy.Document{Pos: plan.Origin.Field(field), Object: o}
+		}
+		if errs := tenancy.Check(docs, policy); errs != nil {
+			return nil, planError(plan, field, fmt.Errorf("%s makes objects a fleet repository may not create:\n%w", a.describe(), errs))
+		}
+	}
 	res.Objects = sortObjects(items)
 	return res, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/tenancy"
@@ -96,4 +97,20 @@ func TestCheckTemplateBeforeAnyClusterRenders(t *testing.T) {
 	example, err := os.ReadFile(filepath.Join(repoRoot(t), "gitops-examples/fleet-repo/templates/openstack/cluster-template.yaml"))
 	require.NoError(t, err)
 	assert.Empty(t, CheckTemplate("templates/openstack/cluster-template.yaml", example, "starlab", nil, nil), "the example template passes")
+}
+
+// Add-on objects pass the same check as a template's: where the API server says a kind of
+// theirs is cluster-scoped, the render is refused at the cluster's add-on field.
+func TestRenderChecksAddonObjects(t *testing.T) {
+	plan := seedClusterSamplePlan()
+	require.NotNil(t, plan.Network)
+	_, err := Render(plan, Options{Root: repoRoot(t), Variables: openstackFleetVariables()})
+	require.NoError(t, err, "the sample renders")
+	crsClusterScoped := func(gk schema.GroupKind) (bool, bool) {
+		return gk.Kind == "ClusterResourceSet", true
+	}
+	_, err = Render(plan, Options{Root: repoRoot(t), Variables: openstackFleetVariables(), Scope: crsClusterScoped})
+	require.Error(t, err)
+	assert.Equal(t, `<input>: Cluster/cluster-sample: network add-on "calico-v1" (profile default/calico-v1 1.0.0) makes objects a fleet repository may not create:
+<input>: ClusterResourceSet/calico-v1-1-0-0-3a7471fa: kind: ClusterResourceSet (addons.cluster.x-k8s.io) is cluster-scoped: a fleet repository may create only namespaced objects in its cluster's namespace`, err.Error())
 }

@@ -8,6 +8,7 @@ package tenancy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -182,4 +183,18 @@ func ParseKinds(list []string) []schema.GroupKind {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
+}
+
+// kindPattern is Fleet.spec.extraAllowedKinds' item pattern (the CRD enforces the same).
+var kindPattern = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+
+// ValidateKinds checks entries written as in Fleet.spec.extraAllowedKinds, for input that
+// does not pass through the CRD (the CLI's --extra-allowed-kind).
+func ValidateKinds(list []string) error {
+	for _, s := range list {
+		if !kindPattern.MatchString(s) {
+			return fmt.Errorf("%q is not a kind: write Kind.group (for example IPPool.ipam.metal3.io), or Kind for the core group", s)
+		}
+	}
+	return nil
 }
