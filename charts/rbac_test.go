@@ -110,7 +110,7 @@ func testChartRBAC(t *testing.T, lockdown bool) {
 	require.Equal(t, lockdown, defaultServiceAccount != "", "the chart sets --default-service-account exactly with the lockdown")
 	if lockdown {
 		// The tenants' accounts, as the management example installs them.
-		root, err := testenv.RepoRoot()
+		root, err := plane.RepoRoot()
 		require.NoError(t, err)
 		data, err := os.ReadFile(filepath.Join(root, "gitops-examples", "management", "infrastructure", "configs", "tenant-rbac.yaml"))
 		require.NoError(t, err)
