@@ -177,3 +177,40 @@ func TestGeneratedFleetIsValid(t *testing.T) {
 		t.Fatalf("rendered %d clusters, want 40", len(b.Rendered))
 	}
 }
+
+// BenchmarkModelOneClusterChange is a one-cluster change (a member moves to another catalog)
+// built by a Model that holds the previous revision, in fleets of 100, 1,000 and 10,000
+// clusters (logical clusters of 100 members, 50 profiles). Its cost should not grow with
+// the fleet: only the changed file is parsed, its 100 members resolved, one cluster rendered.
+func BenchmarkModelOneClusterChange(b *testing.B) {
+	for _, clusters := range []int{100, 1000, 10000} {
+		b.Run(fmt.Sprintf("clusters=%d", clusters), func(b *testing.B) {
+			dir := b.TempDir()
+			writeFleet(b, dir, clusters, clusters/100, 50)
+			model := NewModel(Options{Render: true})
+			if _, err := model.BuildDir(context.Background(), dir); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			var cpu float64
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				editFile(b, dir, "logical/lc-0.yaml", memberCatalog("lc-0-site-42", 1+i%2))
+				start := cpuSeconds()
+				b.StartTimer()
+				build, err := model.BuildDir(context.Background(), dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				cpu += cpuSeconds() - start
+				if s := model.Stats; !s.Incremental || s.ClustersRendered != 1 || len(build.Rendered) != clusters {
+					b.Fatalf("not a one-cluster change: %+v, %d rendered in all", s, len(build.Rendered))
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(cpu/float64(b.N)*1000, "cpu-ms/op")
+		})
+	}
+}
