@@ -61,6 +61,12 @@ func NewModel(opts Options) *Model {
 
 // BuildDir builds the fleet in dir, reusing what it can of the last build.
 func (m *Model) BuildDir(ctx context.Context, dir string) (*Build, error) {
+	return m.BuildDirAt(ctx, dir, m.opts.Root)
+}
+
+// BuildDirAt is BuildDir with the repository root of this revision (where template and
+// manifest paths lead; "" is dir), for revisions checked out to different places.
+func (m *Model) BuildDirAt(ctx context.Context, dir, root string) (*Build, error) {
 	if len(m.opts.Only) > 0 {
 		return nil, errors.New("a Model builds whole trees; Options.Only is not supported")
 	}
@@ -71,7 +77,6 @@ func (m *Model) BuildDir(ctx context.Context, dir string) (*Build, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	root := m.opts.Root
 	if root == "" {
 		root = dir
 	}
@@ -189,6 +194,12 @@ func (m *Model) incremental(ctx context.Context, set *loader.Set, root string) (
 		return nil, false, nil
 	}
 
+	// The renderer (and the templates it parsed) carries over while the files stay where
+	// they were; a revision checked out elsewhere reads them from there.
+	renderer := last.renderer
+	if last.build.Root != root {
+		renderer = render.NewRenderer(render.Options{Root: root, Variables: m.opts.Variables, Fetcher: m.opts.Fetcher})
+	}
 	if m.opts.Render {
 		for _, key := range changed {
 			p := plans[key]
@@ -199,7 +210,7 @@ func (m *Model) incremental(ctx context.Context, set *loader.Set, root string) (
 			delete(b.Unrendered, key)
 			m.Stats.ClustersRendered++
 			var problems loader.ErrorList
-			if err := renderInto(ctx, b, last.renderer, p, m.opts.Fetcher, &problems); err != nil || len(problems) > 0 {
+			if err := renderInto(ctx, b, renderer, p, m.opts.Fetcher, &problems); err != nil || len(problems) > 0 {
 				return nil, false, err
 			}
 		}
@@ -225,7 +236,7 @@ func (m *Model) incremental(ctx context.Context, set *loader.Set, root string) (
 		slices.SortFunc(b.Plans, comparePlans)
 	}
 	m.Stats.Incremental = true
-	m.last = &modelState{build: b, plans: plans, profiles: contextOf(set), declared: declared, files: files, renderer: last.renderer}
+	m.last = &modelState{build: b, plans: plans, profiles: contextOf(set), declared: declared, files: files, renderer: renderer}
 	return b, true, nil
 }
 
