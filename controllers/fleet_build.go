@@ -23,6 +23,15 @@ import (
 type BuildCache struct {
 	mu     sync.Mutex
 	builds map[types.NamespacedName]build
+	// loads keep each Fleet's parsed files between revisions, so a new revision parses only
+	// the files whose content changed.
+	loads map[types.NamespacedName]*fleetLoads
+}
+
+type fleetLoads struct {
+	mu        sync.Mutex
+	namespace string
+	cache     *loader.Cache
 }
 
 type build struct {
@@ -33,7 +42,7 @@ type build struct {
 
 // NewBuildCache returns an empty cache.
 func NewBuildCache() *BuildCache {
-	return &BuildCache{builds: map[types.NamespacedName]build{}}
+	return &BuildCache{builds: map[types.NamespacedName]build{}, loads: map[types.NamespacedName]*fleetLoads{}}
 }
 
 func (c *BuildCache) get(key types.NamespacedName, generation int64, digest string) ([]client.Object, bool) {
@@ -57,6 +66,22 @@ func (c *BuildCache) Forget(key types.NamespacedName) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.builds, key)
+	delete(c.loads, key)
+}
+
+// load loads the Fleet's tree at root through the Fleet's loader cache. The objects of the
+// set are shared with the cache: callers copy what they hand on.
+func (c *BuildCache) load(key types.NamespacedName, namespace, root string) (*loader.Set, error) {
+	c.mu.Lock()
+	l := c.loads[key]
+	if l == nil || l.namespace != namespace {
+		l = &fleetLoads{namespace: namespace, cache: loader.NewCache(loader.Options{FleetNamespace: namespace})}
+		c.loads[key] = l
+	}
+	c.mu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cache.LoadDir(root)
 }
 
 func deepCopies(objs []client.Object) []client.Object {
@@ -89,7 +114,7 @@ func (r *FleetReconciler) build(ctx context.Context, fleet *automationv1alpha1.F
 		return nil, err
 	}
 
-	set, err := loader.LoadDir(root, loader.Options{FleetNamespace: fleet.Namespace})
+	set, err := r.Builds.load(key, fleet.Namespace, root)
 	if err != nil {
 		return nil, repoRelative(err, fleet.Spec.Path)
 	}
@@ -108,8 +133,9 @@ func (r *FleetReconciler) build(ctx context.Context, fleet *automationv1alpha1.F
 		return nil, repoRelative(err, fleet.Spec.Path)
 	}
 
-	// A Fleet's tree holds no Fleets (refused above), so these are the documents it applies.
-	objs := set.Objects()
+	// A Fleet's tree holds no Fleets (refused above), so these are the documents it applies;
+	// copies, as the loader cache keeps the originals for the next revision.
+	objs := deepCopies(set.Objects())
 	files, err := r.publishedFiles(fleet, set, dir)
 	if err != nil {
 		return nil, err

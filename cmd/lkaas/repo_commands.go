@@ -212,11 +212,13 @@ printing the report. Exit codes: 0 fine, 1 a side does not build, 2 usage, 3 blo
 			if err != nil {
 				return err
 			}
-			baseSnap, err := snapshotOf(cmd, dir, base, opts)
+			// One model for both sides: the head is built from what changed since the base.
+			model := fleetrepo.NewModel(opts)
+			baseSnap, err := snapshotOf(cmd, model, dir, base, opts)
 			if err != nil {
 				return err
 			}
-			headSnap, err := snapshotOf(cmd, dir, head, opts)
+			headSnap, err := snapshotOf(cmd, model, dir, head, opts)
 			if err != nil {
 				return err
 			}
@@ -242,7 +244,7 @@ printing the report. Exit codes: 0 fine, 1 a side does not build, 2 usage, 3 blo
 
 // snapshotOf builds one side of a plan: side is a directory, a Git revision of the repository
 // holding dir, or empty for dir itself.
-func snapshotOf(cmd *cobra.Command, dir, side string, opts fleetrepo.Options) (*plan.Snapshot, error) {
+func snapshotOf(cmd *cobra.Command, model *fleetrepo.Model, dir, side string, opts fleetrepo.Options) (*plan.Snapshot, error) {
 	label, fleetDir := side, side
 	if side == "" {
 		label, fleetDir = "working tree", dir
@@ -266,7 +268,7 @@ func snapshotOf(cmd *cobra.Command, dir, side string, opts fleetrepo.Options) (*
 			opts.Root = filepath.Join(root, rel)
 		}
 	}
-	b, err := fleetrepo.BuildDir(cmd.Context(), fleetDir, opts)
+	b, err := model.BuildDirAt(cmd.Context(), fleetDir, opts.Root)
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s has problems:\n", label)
 		return nil, reportProblems(cmd.ErrOrStderr(), err)

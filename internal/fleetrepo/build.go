@@ -65,17 +65,29 @@ func BuildDir(ctx context.Context, dir string, opts Options) (*Build, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
-	b := &Build{Root: opts.Root, Rendered: map[string][]*unstructured.Unstructured{}, Unrendered: map[string]string{}}
+	b := &Build{Root: opts.Root}
 	if b.Root == "" {
 		b.Root = dir
 	}
-
-	var problems loader.ErrorList
 	set, err := loader.LoadDir(dir, loader.Options{DefaultNamespace: opts.Namespace})
-	if !collect(&problems, err) {
-		return nil, err
+	if err != nil {
+		var list loader.ErrorList
+		if !errors.As(err, &list) {
+			return nil, err
+		}
 	}
-	b.Set = set
+	opts.Root = b.Root
+	r := render.NewRenderer(render.Options{Root: b.Root, Variables: opts.Variables, Fetcher: opts.Fetcher, ExtraKinds: opts.ExtraKinds})
+	return build(ctx, set, opts, r, err)
+}
+
+// build resolves and renders a loaded set (nil when loadErr lists why it did not load).
+func build(ctx context.Context, set *loader.Set, opts Options, r *render.Renderer, loadErr error) (*Build, error) {
+	b := &Build{Root: opts.Root, Set: set, Rendered: map[string][]*unstructured.Unstructured{}, Unrendered: map[string]string{}}
+	var problems loader.ErrorList
+	if !collect(&problems, loadErr) {
+		return nil, loadErr
+	}
 	if set == nil {
 		return b, problems.Err()
 	}
@@ -87,27 +99,35 @@ func BuildDir(ctx context.Context, dir string, opts Options) (*Build, error) {
 	b.Plans = plans
 
 	if opts.Render {
-		r := render.NewRenderer(render.Options{Root: b.Root, Variables: opts.Variables, Fetcher: opts.Fetcher, ExtraKinds: opts.ExtraKinds})
 		for _, p := range plans {
-			key := p.Namespace + "/" + p.Name
-			if opts.Fetcher == nil && p.Infrastructure.Template != nil && p.Infrastructure.Template.URL != "" {
-				b.Unrendered[key] = "its template is a url, not fetched (use --fetch-templates)"
-				continue
-			}
-			res, err := r.RenderContext(ctx, p)
-			if err != nil {
-				var rerr *render.Error
-				if errors.As(err, &rerr) {
-					problems = append(problems, rerr.LoaderError())
-					continue
-				}
+			if err := renderInto(ctx, b, r, p, opts.Fetcher, &problems); err != nil {
 				return nil, err
 			}
-			b.Rendered[key] = res.Objects
 		}
 	}
 	problems.Sort()
 	return b, problems.Err()
+}
+
+// renderInto renders one plan into the build; a problem of the plan is added to problems,
+// any other error is returned.
+func renderInto(ctx context.Context, b *Build, r *render.Renderer, p *resolve.Plan, fetcher render.TemplateFetcher, problems *loader.ErrorList) error {
+	key := p.Namespace + "/" + p.Name
+	if fetcher == nil && p.Infrastructure.Template != nil && p.Infrastructure.Template.URL != "" {
+		b.Unrendered[key] = "its template is a url, not fetched (use --fetch-templates)"
+		return nil
+	}
+	res, err := r.RenderContext(ctx, p)
+	if err != nil {
+		var rerr *render.Error
+		if errors.As(err, &rerr) {
+			*problems = append(*problems, rerr.LoaderError())
+			return nil
+		}
+		return err
+	}
+	b.Rendered[key] = res.Objects
+	return nil
 }
 
 // collect adds a tree's problems to the list; any other error is not the tree's fault and

@@ -36,6 +36,8 @@ type loading struct {
 	errs ErrorList
 	set  Set
 	seen map[objectKey]Origin // where each object was first declared
+	// hold, when set, takes each document instead of keep (a Cache parsing one file).
+	hold func(heldDoc)
 }
 
 func newLoading(opts Options) *loading {
@@ -80,22 +82,51 @@ func (l *loading) document(doc rawDoc) {
 		return
 	}
 	l.placeInNamespace(d, obj)
-	v := validator{d}
+	validator{d}.object(obj)
+	if l.hold != nil {
+		l.hold(heldDoc{key: key, obj: obj, kind: d.kind, name: d.name, origin: origin})
+		return
+	}
+	l.keep(d, key, obj)
+}
+
+// object validates a document on its own.
+func (v validator) object(obj client.Object) {
 	switch o := obj.(type) {
 	case *automationv1alpha1.InfrastructureProfile:
 		v.profile(o)
-		l.set.Profiles = append(l.set.Profiles, Doc[*automationv1alpha1.InfrastructureProfile]{Object: o, Origin: *origin})
 	case *automationv1alpha1.ClusterCatalog:
 		v.catalog(o)
-		l.set.Catalogs = append(l.set.Catalogs, Doc[*automationv1alpha1.ClusterCatalog]{Object: o, Origin: *origin})
 	case *automationv1alpha1.Cluster:
 		v.cluster(o)
-		l.set.Clusters = append(l.set.Clusters, Doc[*automationv1alpha1.Cluster]{Object: o, Origin: *origin})
 	case *intentv1.LogicalCluster:
 		v.logicalCluster(o)
-		l.set.LogicalClusters = append(l.set.LogicalClusters, Doc[*intentv1.LogicalCluster]{Object: o, Origin: *origin})
 	case *automationv1alpha1.Fleet:
 		v.fleet(o)
+	}
+}
+
+// heldDoc is a valid-on-its-own document not yet in a set (see Cache).
+type heldDoc struct {
+	key        kindKey
+	obj        client.Object
+	kind, name string
+	origin     *Origin
+}
+
+// keep adds a document to the set, checking that no other document declares it.
+func (l *loading) keep(d *docErrors, key kindKey, obj client.Object) {
+	origin := d.origin
+	switch o := obj.(type) {
+	case *automationv1alpha1.InfrastructureProfile:
+		l.set.Profiles = append(l.set.Profiles, Doc[*automationv1alpha1.InfrastructureProfile]{Object: o, Origin: *origin})
+	case *automationv1alpha1.ClusterCatalog:
+		l.set.Catalogs = append(l.set.Catalogs, Doc[*automationv1alpha1.ClusterCatalog]{Object: o, Origin: *origin})
+	case *automationv1alpha1.Cluster:
+		l.set.Clusters = append(l.set.Clusters, Doc[*automationv1alpha1.Cluster]{Object: o, Origin: *origin})
+	case *intentv1.LogicalCluster:
+		l.set.LogicalClusters = append(l.set.LogicalClusters, Doc[*intentv1.LogicalCluster]{Object: o, Origin: *origin})
+	case *automationv1alpha1.Fleet:
 		l.set.Fleets = append(l.set.Fleets, Doc[*automationv1alpha1.Fleet]{Object: o, Origin: *origin})
 	}
 	l.checkUnique(d, key, obj)

@@ -35,6 +35,11 @@ func LoadDir(root string, opts Options) (*Set, error) {
 // LoadFS reads a fleet tree from a file system, e.g. an os.Root's (which keeps symbolic links
 // inside the tree) or an fstest.MapFS.
 func LoadFS(fsys fs.FS, opts Options) (*Set, error) {
+	return loadFS(fsys, func(files map[string][]byte) (*Set, error) { return Load(files, opts) })
+}
+
+// loadFS reads the fleet files of fsys and loads them with load, adding read errors.
+func loadFS(fsys fs.FS, load func(map[string][]byte) (*Set, error)) (*Set, error) {
 	files := map[string][]byte{}
 	var readErrs ErrorList
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
@@ -65,7 +70,7 @@ func LoadFS(fsys fs.FS, opts Options) (*Set, error) {
 	if err != nil {
 		readErrs = append(readErrs, &Error{Pos: Position{File: "."}, Message: err.Error()})
 	}
-	set, loadErr := Load(files, opts)
+	set, loadErr := load(files)
 	if len(readErrs) == 0 {
 		return set, loadErr
 	}

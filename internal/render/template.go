@@ -30,6 +30,8 @@ type clusterTemplate struct {
 	// lines[i] is where docs[i] is written in the template (its kind line when it has one),
 	// for the tenancy check's messages.
 	lines []int
+	// skeletons[i] is docs[i]'s fast path (skeleton.go).
+	skeletons []*docSkeletons
 }
 
 // templateKey identifies a template in the Renderer's cache.
@@ -164,6 +166,7 @@ func parseClusterTemplate(source string, raw []byte) (*clusterTemplate, error) {
 			return nil, fmt.Errorf("template %s, document %d: %w", source, i+1, err)
 		}
 		t.docs = append(t.docs, st)
+		t.skeletons = append(t.skeletons, newDocSkeletons(st))
 		t.lines = append(t.lines, start+kindLineOffset(doc))
 	}
 	if len(t.docs) == 0 {
@@ -234,12 +237,8 @@ func (t *clusterTemplate) execute(vars map[string]string) ([]tenancy.Document, e
 	}
 
 	objs := make([]tenancy.Document, 0, len(t.docs))
-	for i, d := range t.docs {
-		text, err := d.execute(vars)
-		if err != nil {
-			return nil, fmt.Errorf("template %s, document %d: %w", t.source, i+1, err)
-		}
-		obj, err := decodeObject([]byte(text))
+	for i := range t.docs {
+		obj, err := t.decode(i, vars)
 		if err != nil {
 			return nil, fmt.Errorf("template %s, document %d: %w", t.source, i+1, err)
 		}
@@ -248,6 +247,19 @@ func (t *clusterTemplate) execute(vars map[string]string) ([]tenancy.Document, e
 		}
 	}
 	return objs, nil
+}
+
+// decode substitutes vars into document i and decodes it: from the document's skeleton when
+// it has one for these values, otherwise by substituting text and parsing it.
+func (t *clusterTemplate) decode(i int, vars map[string]string) (map[string]any, error) {
+	if obj, ok, _ := t.skeletons[i].decodeFast(t.docs[i], vars); ok {
+		return obj, nil
+	}
+	text, err := t.docs[i].execute(vars)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject([]byte(text))
 }
 
 // decodeObject reads one YAML document as an object with Kubernetes number semantics
@@ -268,17 +280,28 @@ func decodeObject(doc []byte) (map[string]any, error) {
 	if !ok {
 		return nil, errors.New("a document is not an object")
 	}
+	if err := checkObject(obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// checkObject refuses a decoded document that is not a named Kubernetes object.
+func checkObject(obj map[string]any) error {
+	if obj == nil {
+		return errors.New("a document is not an object")
+	}
 	if s, _ := obj["apiVersion"].(string); s == "" {
-		return nil, errors.New("an object has no apiVersion")
+		return errors.New("an object has no apiVersion")
 	}
 	if s, _ := obj["kind"].(string); s == "" {
-		return nil, errors.New("an object has no kind")
+		return errors.New("an object has no kind")
 	}
 	md, _ := obj["metadata"].(map[string]any)
 	if name, _ := md["name"].(string); name == "" {
-		return nil, fmt.Errorf("a %s has no metadata.name", obj["kind"])
+		return fmt.Errorf("a %s has no metadata.name", obj["kind"])
 	}
-	return obj, nil
+	return nil
 }
 
 // jsonTypes converts what the YAML decoder gives into the JSON types unstructured holds:

@@ -1,0 +1,364 @@
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/drone/envsubst/parse"
+	yamlv2 "go.yaml.in/yaml/v2"
+	yamlv3 "go.yaml.in/yaml/v3"
+)
+
+// A template document is parsed as YAML once per shape of its variables rather than once per
+// cluster: a skeleton is the document substituted with a marker in place of each variable,
+// decoded with the same decoder as the slow path, with the scalars that hold markers kept as
+// slots. Rendering a cluster copies the skeleton and fills the slots with its values. This is
+// exact only where text substitution could not have changed the document's structure, so a
+// value that is empty or holds anything but [A-Za-z0-9._/+-] is substituted as text into the
+// skeleton itself (one skeleton per such value), and a document the walk cannot prove
+// (anchors, tags, markers in keys, string functions such as ${V,,}) always takes the slow path.
+
+// skeletonMarker starts every marker; a template that contains it takes the slow path.
+const skeletonMarker = "LKAASSLOT"
+
+// maxSkeletons bounds the skeletons kept per document; past it, new shapes take the slow path.
+const maxSkeletons = 64
+
+// skeletonMinUses is how often a shape must be rendered before a skeleton is built for it: a
+// Renderer that renders one cluster (the Cluster controller's) gains nothing from one.
+const skeletonMinUses = 2
+
+// docSkeletons is the per-document state of the fast path.
+type docSkeletons struct {
+	params []string // the variables the document uses, sorted
+	usable bool     // false: always the slow path
+
+	mu    sync.Mutex
+	uses  map[string]int
+	built map[string]*skeleton // nil value: that shape cannot be done fast
+}
+
+// skeleton is one decoded document with slots for its variables.
+type skeleton struct {
+	tree any // map[string]any / []any / scalars, with *slot where markers were
+}
+
+// slot is a scalar that held markers: its text with them, and whether it was a plain scalar
+// (so its type is resolved again once filled, as "${COUNT}" becomes an integer).
+type slot struct {
+	text  string
+	plain bool
+}
+
+func newDocSkeletons(t *substTemplate) *docSkeletons {
+	d := &docSkeletons{uses: map[string]int{}, built: map[string]*skeleton{}}
+	if strings.Contains(t.text, skeletonMarker) || t.static {
+		return d
+	}
+	names := map[string]string{}
+	if !onlySimpleFuncs(t.tree.Root) {
+		return d
+	}
+	collectParams(t.tree.Root, names)
+	for n := range names {
+		d.params = append(d.params, n)
+	}
+	sort.Strings(d.params)
+	d.usable = len(d.params) > 0
+	return d
+}
+
+// onlySimpleFuncs reports whether every substitution is ${V} or one of the default forms,
+// whose result is the value itself whenever the value is set.
+func onlySimpleFuncs(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		for _, c := range n.Nodes {
+			if !onlySimpleFuncs(c) {
+				return false
+			}
+		}
+	case *parse.FuncNode:
+		if n.Name != "" && !defaultFuncs[n.Name] {
+			return false
+		}
+		for _, a := range n.Args {
+			if !onlySimpleFuncs(a) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func markerFor(i int) string { return fmt.Sprintf("%s%04dX", skeletonMarker, i) }
+
+// slotSafe is whether a value can be put into a scalar without changing what the YAML around
+// it means: not empty, and only letters, digits and . _ / + -.
+func slotSafe(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '/' || c == '+' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeFast decodes the document for vars from a skeleton; ok is false when this document or
+// these values must take the slow path.
+func (d *docSkeletons) decodeFast(t *substTemplate, vars map[string]string) (obj map[string]any, ok bool, err error) {
+	if !d.usable {
+		return nil, false, nil
+	}
+	for _, n := range d.params {
+		if strings.Contains(vars[n], skeletonMarker) {
+			return nil, false, nil
+		}
+	}
+	var key strings.Builder
+	for _, n := range d.params {
+		v, set := vars[n]
+		switch {
+		case !set:
+			key.WriteString("U\x00") // unset: only a default can fill it
+		case slotSafe(v):
+			key.WriteString("S\x00")
+		default:
+			fmt.Fprintf(&key, "V%d:%s\x00", len(v), v)
+		}
+	}
+	k := key.String()
+
+	d.mu.Lock()
+	s, known := d.built[k]
+	if !known {
+		d.uses[k]++
+		if d.uses[k] < skeletonMinUses || len(d.built) >= maxSkeletons {
+			d.mu.Unlock()
+			return nil, false, nil
+		}
+	}
+	d.mu.Unlock()
+	if !known {
+		s = d.build(t, vars)
+		d.mu.Lock()
+		d.built[k] = s
+		delete(d.uses, k)
+		d.mu.Unlock()
+	}
+	if s == nil {
+		return nil, false, nil
+	}
+	values := make([]string, len(d.params))
+	for i, n := range d.params {
+		values[i] = vars[n]
+	}
+	out, ok, err := fill(s.tree, values)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	m, _ := out.(map[string]any)
+	if checkObject(m) != nil {
+		return nil, false, nil // the slow path says what is wrong
+	}
+	return m, true, nil
+}
+
+// build makes the skeleton of one shape, or nil when the walk cannot prove it exact.
+func (d *docSkeletons) build(t *substTemplate, vars map[string]string) *skeleton {
+	marked := make(map[string]string, len(d.params))
+	for i, n := range d.params {
+		v, set := vars[n]
+		switch {
+		case !set:
+		case slotSafe(v):
+			marked[n] = markerFor(i)
+		default:
+			marked[n] = v
+		}
+	}
+	text, err := t.execute(marked)
+	if err != nil {
+		return nil
+	}
+	obj, err := decodeObject([]byte(text))
+	if err != nil || obj == nil {
+		return nil // the slow path reports it
+	}
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal([]byte(text), &doc); err != nil || doc.Kind != yamlv3.DocumentNode || len(doc.Content) != 1 {
+		return nil
+	}
+	tree, ok := markSlots(doc.Content[0], obj)
+	if !ok {
+		return nil
+	}
+	return &skeleton{tree: tree}
+}
+
+// markSlots walks the YAML node tree beside the decoded value and replaces every scalar that
+// holds a marker by a slot. It gives up (false) on anything whose decoding it cannot follow.
+func markSlots(n *yamlv3.Node, v any) (any, bool) {
+	if n.Anchor != "" || n.Kind == yamlv3.AliasNode || n.Style&yamlv3.TaggedStyle != 0 {
+		return nil, false
+	}
+	switch n.Kind {
+	case yamlv3.MappingNode:
+		m, ok := v.(map[string]any)
+		if !ok || len(n.Content) != 2*len(m) {
+			return nil, false
+		}
+		for i := 0; i < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yamlv3.ScalarNode || k.Anchor != "" || k.Style&yamlv3.TaggedStyle != 0 || strings.Contains(k.Value, skeletonMarker) {
+				return nil, false
+			}
+			child, found := m[k.Value]
+			if !found {
+				return nil, false
+			}
+			c, ok := markSlots(val, child)
+			if !ok {
+				return nil, false
+			}
+			m[k.Value] = c
+		}
+		return m, true
+	case yamlv3.SequenceNode:
+		s, ok := v.([]any)
+		if !ok || len(s) != len(n.Content) {
+			return nil, false
+		}
+		for i, c := range n.Content {
+			e, ok := markSlots(c, s[i])
+			if !ok {
+				return nil, false
+			}
+			s[i] = e
+		}
+		return s, true
+	case yamlv3.ScalarNode:
+		if !strings.Contains(n.Value, skeletonMarker) {
+			return v, true
+		}
+		if s, ok := v.(string); !ok || s != n.Value {
+			return nil, false
+		}
+		return &slot{text: n.Value, plain: n.Style == 0}, true
+	}
+	return nil, false
+}
+
+// fill copies a skeleton with its slots filled; false when a filled plain scalar would no
+// longer be read as one scalar (a lone "-").
+func fill(v any, values []string) (any, bool, error) {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			c, ok, err := fill(e, values)
+			if !ok || err != nil {
+				return nil, ok, err
+			}
+			m[k] = c
+		}
+		return m, true, nil
+	case []any:
+		s := make([]any, len(v))
+		for i, e := range v {
+			c, ok, err := fill(e, values)
+			if !ok || err != nil {
+				return nil, ok, err
+			}
+			s[i] = c
+		}
+		return s, true, nil
+	case *slot:
+		text, ok := v.fillText(values)
+		if !ok {
+			return nil, false, nil
+		}
+		if !v.plain {
+			return text, true, nil
+		}
+		if text == "-" {
+			return nil, false, nil
+		}
+		return resolvePlain(text)
+	default:
+		return v, true, nil
+	}
+}
+
+// fillText is the slot's text with each marker replaced by its value.
+func (v *slot) fillText(values []string) (string, bool) {
+	var b strings.Builder
+	rest := v.text
+	for {
+		i := strings.Index(rest, skeletonMarker)
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String(), true
+		}
+		end := i + len(markerFor(0))
+		if end > len(rest) {
+			return "", false
+		}
+		n, err := strconv.Atoi(rest[i+len(skeletonMarker) : end-1])
+		if err != nil || n >= len(values) || rest[end-1] != 'X' {
+			return "", false
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(values[n])
+		rest = rest[end:]
+	}
+}
+
+// resolvePlain gives a filled plain scalar the type the YAML decoder would: only words that
+// may be something other than a string (numbers, YAML 1.1 booleans and nulls, .inf) are
+// decoded; any other word is a string.
+func resolvePlain(s string) (any, bool, error) {
+	c := s[0]
+	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c == '/' {
+		switch strings.ToLower(s) {
+		case "y", "yes", "n", "no", "true", "false", "on", "off", "null":
+		default:
+			return s, true, nil
+		}
+	}
+	if isDecimal(s) {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, true, nil
+		}
+	}
+	var v any
+	if err := yamlv2.Unmarshal([]byte(s), &v); err != nil {
+		return nil, false, nil
+	}
+	out, err := jsonTypes(v)
+	if err != nil {
+		return nil, false, nil
+	}
+	return out, true, nil
+}
+
+// isDecimal is a YAML 1.1 decimal integer written plainly: digits without a leading zero
+// (which would make it octal).
+func isDecimal(s string) bool {
+	if s == "" || len(s) > 18 || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
