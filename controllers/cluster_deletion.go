@@ -30,6 +30,15 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 	if done, err := r.deregister(ctx, cluster); err != nil || !done {
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, err
 	}
+	if cluster.IsExisting() {
+		// Built by other means: a CAPI Cluster of its name is not L-KaaS's to delete, and
+		// the cluster itself and its kubeconfig Secret are left as they are.
+		if err := r.deleteStale(ctx, r.Client, cluster, appliedRecord(cluster), nil); err != nil {
+			return ctrl.Result{}, err
+		}
+		controllerutil.RemoveFinalizer(cluster, ClusterFinalizer)
+		return ctrl.Result{}, nil
+	}
 
 	// Read around the cache: a stale "still there" costs a pass, a stale "gone" would
 	// delete the templates under a CAPI Cluster that still needs them.
