@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
 	"github.com/dcn-ssu/lkaas/controllers"
 	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
@@ -296,4 +298,72 @@ func (r *relay) restore() {
 		panic(err)
 	}
 	r.serve(ln)
+}
+
+// A logical cluster of an existing cluster and a built one: the existing member becomes a
+// Cluster with nothing rendered, both are registered, and one logical cloud references both;
+// removing the existing member from the spec takes it out of the cloud and clm only.
+func TestExistingMemberOfALogicalCluster(t *testing.T) {
+	other := startOtherAPIServer(t)
+	ns := clusterFixture(t)
+	ctx := context.Background()
+	emu, emcoURL := emcotest.Start(t)
+	emcoFleet(t, env.Client, ns, emcoURL)
+	writeKubeconfig(t, env.Client, ns, "core-cluster", adminKubeconfig(t, other, hostPort(t, other.Config.Host)))
+
+	catalog := &automationv1alpha1.ClusterCatalog{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "edge-catalog"},
+		Spec: automationv1alpha1.ClusterCatalogSpec{ClusterRecipe: automationv1alpha1.ClusterRecipe{
+			Infrastructure: &automationv1alpha1.InfrastructureRecipe{Provider: "docker",
+				Profile: automationv1alpha1.ProfileReference{Name: "inmemory", Type: automationv1alpha1.InfrastructureProfileType, Revision: "1.0.0"}},
+		}},
+	}
+	require.NoError(t, env.Client.Create(ctx, catalog))
+	labels := fleetLabels(ns)
+	labels[automationv1alpha1.ProjectLabel] = "dcn"
+	lc := &intentv1.LogicalCluster{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "mec-cluster", Labels: labels},
+		Spec: intentv1.LogicalClusterSpec{Tenant: "starlab", Clusters: []intentv1.MemberCluster{
+			{Name: "core-cluster", Existing: &automationv1alpha1.ExistingCluster{}},
+			{Name: "seoul-edge-cluster", ClusterCatalog: catalog.Name},
+		}},
+	}
+	require.NoError(t, env.Client.Create(ctx, lc))
+	// The built member comes up as CAPI would report it; the existing one by itself.
+	require.Eventually(t, func() bool {
+		_, err := capiObject(t, ns, "cluster.x-k8s.io/v1beta2", "Cluster", "seoul-edge-cluster")
+		return err == nil
+	}, defaultWait, tick, "the built member is rendered")
+	capiAvailable(t, ns, "seoul-edge-cluster")
+	writeKubeconfig(t, env.Client, ns, "seoul-edge-cluster", fakeKubeconfig("seoul-edge-cluster", 1))
+
+	want := []string{"starlab+core-cluster", "starlab+seoul-edge-cluster"}
+	waitEMCO(t, emu, "holds one logical cloud with both members", func(st emcotest.State) bool {
+		cloud, ok := st.LogicalCloud("dcn", "mec-cluster")
+		return ok && slices.Equal(logicalCloudRefs(cloud), want) && cloud.DeployedStatus == "Instantiated"
+	})
+	core := waitCluster(t, &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "core-cluster"}}, "Ready",
+		func(c *automationv1alpha1.Cluster) bool {
+			return conditions.IsReady(c) && c.Status.EMCO != nil && c.Status.EMCO.Registered
+		})
+	assert.NotNil(t, core.Spec.Existing, "the member's Cluster is existing too")
+	_, err := capiObject(t, ns, "cluster.x-k8s.io/v1beta2", "Cluster", "core-cluster")
+	assert.True(t, apierrors.IsNotFound(err), "nothing is rendered for the existing member: %v", err)
+
+	// The existing member leaves the spec: out of the logical cloud and clm; its Secret and
+	// its API server stay.
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(lc), lc))
+	lc.Spec.Clusters = lc.Spec.Clusters[1:]
+	require.NoError(t, env.Client.Update(ctx, lc))
+	waitEMCO(t, emu, "lets the existing member go", func(st emcotest.State) bool {
+		cloud, ok := st.LogicalCloud("dcn", "mec-cluster")
+		_, registered := st.Cluster("starlab", "core-cluster")
+		return ok && slices.Equal(logicalCloudRefs(cloud), want[1:]) && !registered
+	})
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(core), &automationv1alpha1.Cluster{}))
+	}, defaultWait, tick, "the member's Cluster goes")
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "core-cluster-kubeconfig"}, &corev1.Secret{}))
+	_, err = discovery.NewDiscoveryClientForConfigOrDie(other.Config).ServerVersion()
+	assert.NoError(t, err, "the existing cluster still answers")
 }
