@@ -94,14 +94,15 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: cluster.Namespace, Name: name}, secret)
 	switch {
 	case apierrors.IsNotFound(err):
-		r.existingDown(cluster, ReasonKubeconfigMissing, fmt.Sprintf("waiting for the kubeconfig Secret %s (key %q) in namespace %s", name, KubeconfigValueKey, cluster.Namespace))
+		// Messages reach the status documents in Git, which never name a kubeconfig Secret.
+		r.existingDown(cluster, ReasonKubeconfigMissing, fmt.Sprintf("waiting for its kubeconfig Secret (<cluster name>-kubeconfig, key %q) in namespace %s", KubeconfigValueKey, cluster.Namespace))
 		return ctrl.Result{}, nil // the Secret's creation brings the cluster back
 	case err != nil:
 		return ctrl.Result{}, err
 	}
 	cfg, err := restConfigFromKubeconfig(secret.Data[KubeconfigValueKey])
 	if err != nil {
-		msg := fmt.Sprintf("Secret %s: %s", name, err)
+		msg := fmt.Sprintf("its kubeconfig Secret: %s", err)
 		r.existingDown(cluster, ReasonKubeconfigInvalid, msg)
 		conditions.MarkStalled(cluster, ReasonKubeconfigInvalid, "%s", msg)
 		conditions.Delete(cluster, meta.ReconcilingCondition)
@@ -115,7 +116,7 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 		return ctrl.Result{RequeueAfter: r.existingProbeInterval()}, nil
 	}
 	cluster.Status.ControlPlaneVersion = version
-	msg := fmt.Sprintf("the API server answers /readyz with the kubeconfig of Secret %s; Kubernetes %s", name, version)
+	msg := fmt.Sprintf("the API server answers /readyz with the cluster's kubeconfig; Kubernetes %s", version)
 	if conditions.IsFalse(cluster, capiAvailable) || !conditions.Has(cluster, capiAvailable) {
 		r.Events.Eventf(cluster, nil, corev1.EventTypeNormal, ReasonAPIServerReady, "Probe", "%s", msg)
 	}

@@ -171,7 +171,9 @@ func TestExistingClusterKubeconfigProblems(t *testing.T) {
 		cond := conditions.Get(c, meta.ReadyCondition)
 		return cond != nil && cond.Reason == controllers.ReasonKubeconfigMissing && c.Status.Phase == automationv1alpha1.ClusterPhasePending
 	})
-	assert.Contains(t, conditions.Get(got, meta.ReadyCondition).Message, "core-kubeconfig")
+	assert.NotContains(t, conditions.Get(got, meta.ReadyCondition).Message, "core-kubeconfig",
+		"status documents in Git never name a kubeconfig Secret (docs/status.md)")
+	assert.Contains(t, conditions.Get(got, meta.ReadyCondition).Message, "kubeconfig Secret")
 
 	writeKubeconfig(t, env.Client, ns, "core", "token: not-a-kubeconfig-s3cr3t: [")
 	got = waitCluster(t, c, "refusing the kubeconfig", func(c *automationv1alpha1.Cluster) bool {
