@@ -31,11 +31,8 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, err
 	}
 	if cluster.IsExisting() {
-		// Built by other means: a CAPI Cluster of its name is not L-KaaS's to delete, and
-		// the cluster itself and its kubeconfig Secret are left as they are.
-		if err := r.deleteStale(ctx, r.Client, cluster, appliedRecord(cluster), nil); err != nil {
-			return ctrl.Result{}, err
-		}
+		// Built by other means: L-KaaS wrote nothing for it, so it deletes nothing; a CAPI
+		// Cluster of its name is not L-KaaS's, and the cluster and its Secret stay as they are.
 		controllerutil.RemoveFinalizer(cluster, ClusterFinalizer)
 		return ctrl.Result{}, nil
 	}
