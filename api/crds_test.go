@@ -182,7 +182,33 @@ spec:
 kind: Cluster
 metadata: {name: empty}
 spec: {tenant: starlab}`,
-			want: []string{"spec: Invalid value", "a cluster needs spec.clusterCatalog or spec.infrastructure"},
+			want: []string{"spec: Invalid value", "a cluster needs spec.clusterCatalog, spec.infrastructure or spec.existing"},
+		},
+		{
+			name: "existing cluster with a catalog",
+			doc: `apiVersion: automation.dcn.ssu.ac.kr/v1alpha1
+kind: Cluster
+metadata: {name: core}
+spec: {clusterCatalog: small, existing: {}}`,
+			want: []string{"spec: Invalid value", "an existing cluster (spec.existing) takes no catalog, recipe or override"},
+		},
+		{
+			name: "existing cluster whose Secret is not CAPI's name",
+			doc: `apiVersion: automation.dcn.ssu.ac.kr/v1alpha1
+kind: Cluster
+metadata: {name: core}
+spec: {existing: {kubeconfigSecret: admin}}`,
+			want: []string{"spec.existing.kubeconfigSecret must be <cluster name>-kubeconfig"},
+		},
+		{
+			name: "existing member whose Secret is not CAPI's name",
+			doc: `apiVersion: intent.automation.dcn.ssu.ac.kr/v1
+kind: LogicalCluster
+metadata: {name: lc}
+spec:
+  clusters:
+    - {name: core, existing: {kubeconfigSecret: admin}}`,
+			want: []string{"spec.clusters[0]: Invalid value", "existing.kubeconfigSecret must be <member name>-kubeconfig"},
 		},
 		{
 			name: "network recipe referencing an Infrastructure profile",

@@ -62,6 +62,11 @@ type ClusterSettings struct {
 	MaxConcurrentReconciles        int
 	// Interval of the periodic pass that repairs deleted objects; default 10 minutes.
 	Interval time.Duration
+	// ExistingProbeInterval is how often an existing cluster's API server is asked whether it
+	// is ready (spec.existing); default 1 minute. ExistingProbeTimeout bounds one question;
+	// default 10 seconds.
+	ExistingProbeInterval time.Duration
+	ExistingProbeTimeout  time.Duration
 	// DefaultServiceAccount is written as for clusters whose Fleet names no ServiceAccount
 	// (--default-service-account); empty: the controller's own identity.
 	DefaultServiceAccount string
@@ -104,6 +109,10 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	cluster.Status.ObservedGeneration = cluster.Generation
 	cluster.Status.SourceRevision = cluster.GetAnnotations()[automationv1alpha1.SourceRevisionAnnotation]
+
+	if cluster.IsExisting() {
+		return r.reconcileExisting(ctx, cluster)
+	}
 
 	// A human holds the cluster: change nothing, but keep telling what CAPI reports.
 	if _, paused := cluster.GetAnnotations()[automationv1alpha1.PausedAnnotation]; paused {
@@ -185,6 +194,7 @@ func (r *ClusterReconciler) renderFailed(cluster *automationv1alpha1.Cluster, er
 var clusterOwnedConditions = []string{
 	meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition, PausedCondition, AddonsAppliedCondition,
 	capiInfrastructureReady, capiControlPlaneInitialized, capiControlPlaneAvailable, capiWorkersAvailable, capiAvailable,
+	VersionAsExpectedCondition,
 }
 
 // versionGate reads what the cluster runs from the cache and decides this pass's versions.

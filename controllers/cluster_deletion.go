@@ -31,6 +31,12 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 	if done, err := r.deregister(ctx, cluster); err != nil || !done {
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, err
 	}
+	if cluster.IsExisting() {
+		// Built by other means: L-KaaS wrote nothing for it, so it deletes nothing; a CAPI
+		// Cluster of its name is not L-KaaS's, and the cluster and its Secret stay as they are.
+		controllerutil.RemoveFinalizer(cluster, ClusterFinalizer)
+		return ctrl.Result{}, nil
+	}
 
 	// Read around the cache: a stale "still there" costs a pass, a stale "gone" would
 	// delete the templates under a CAPI Cluster that still needs them.

@@ -61,7 +61,10 @@ func runSuite(m *testing.M) int {
 	defer func() { artifacts.Stop(); _ = os.RemoveAll(artifacts.Root()) }()
 
 	opts := manager.Options{MetricsAddr: "0", HealthAddr: "0", ConcurrentReconciles: 4, ArtifactMaxSize: 1 << 20,
-		SharedProfileNamespaces: []string{"default"}}
+		SharedProfileNamespaces: []string{"default"},
+		// Existing clusters' API servers cannot be watched; ask them often so a test sees a
+		// stop and a return within its wait.
+		ExistingProbeInterval: time.Second, ExistingProbeTimeout: 2 * time.Second}
 	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
 	mgr, err := manager.New(env.Config, opts)
 	if err != nil {

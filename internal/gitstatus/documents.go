@@ -196,6 +196,8 @@ type fleetStatus struct {
 }
 
 type clusterStatus struct {
+	// Existing marks a cluster built by other means (spec.existing): L-KaaS only watches it.
+	Existing            bool          `json:"existing,omitempty"`
 	Phase               string        `json:"phase,omitempty"`
 	Conditions          []condition   `json:"conditions,omitempty"`
 	ControlPlaneVersion string        `json:"controlPlaneVersion,omitempty"`
@@ -235,6 +237,7 @@ type logicalClusterStatus struct {
 
 type memberStatus struct {
 	Name              string `json:"name"`
+	Existing          bool   `json:"existing,omitempty"`
 	Phase             string `json:"phase,omitempty"`
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 	Wave              int32  `json:"wave,omitempty"`
@@ -281,6 +284,7 @@ func fleetStatusOf(f *automationv1alpha1.Fleet) fleetStatus {
 
 func clusterStatusOf(c *automationv1alpha1.Cluster) clusterStatus {
 	st := clusterStatus{
+		Existing:            c.IsExisting(),
 		Phase:               string(c.Status.Phase),
 		Conditions:          conditionsOf(c.Status.Conditions),
 		ControlPlaneVersion: c.Status.ControlPlaneVersion,
@@ -313,9 +317,13 @@ func logicalClusterStatusOf(lc *intentv1.LogicalCluster) logicalClusterStatus {
 		w := *lc.Status.CurrentWave
 		st.CurrentWave = &w
 	}
+	existing := map[string]bool{}
+	for _, m := range lc.Spec.Clusters {
+		existing[m.Name] = m.Existing != nil
+	}
 	// Members stay in spec order, as the status has them: the order members roll in.
 	for _, m := range lc.Status.Members {
-		st.Members = append(st.Members, memberStatus{Name: m.Name, Phase: string(m.Phase),
+		st.Members = append(st.Members, memberStatus{Name: m.Name, Existing: existing[m.Name], Phase: string(m.Phase),
 			KubernetesVersion: m.KubernetesVersion, Wave: m.Wave, Registered: m.Registered, Pending: m.Pending})
 	}
 	if e := lc.Status.EMCO; e != nil {
@@ -479,6 +487,7 @@ type parsed struct {
 	Fleet          string    `json:"fleet"`
 	SourceRevision string    `json:"sourceRevision"`
 	Status         struct {
+		Existing            bool             `json:"existing"`
 		Phase               string           `json:"phase"`
 		Conditions          []condition      `json:"conditions"`
 		LastAppliedRevision string           `json:"lastAppliedRevision"`

@@ -163,7 +163,7 @@ func (g *fleetGroup) write(b *strings.Builder) {
 					emco += " (" + st.EMCO.Endpoint + ")"
 				}
 			}
-			row(b, link(c.doc.Metadata.Name, c.rel), text(st.Phase), text(version(st.ControlPlaneVersion, st.WorkersVersion)),
+			row(b, link(c.doc.Metadata.Name, c.rel)+existingMark(st.Existing), text(st.Phase), text(version(st.ControlPlaneVersion, st.WorkersVersion)),
 				readyText(st.Conditions, false), text(emco))
 		}
 	}
@@ -219,7 +219,7 @@ func writeLogicalCluster(b *strings.Builder, lc entry, clusters []entry) {
 	listed := map[string]bool{}
 	for _, m := range st.Members {
 		listed[m.Name] = true
-		row(b, memberLink(m.Name), strconv.Itoa(int(m.Wave)), text(m.Phase), text(m.KubernetesVersion),
+		row(b, memberLink(m.Name)+existingMark(m.Existing), strconv.Itoa(int(m.Wave)), text(m.Phase), text(m.KubernetesVersion),
 			yesNo(m.Registered), yesNo(m.Pending))
 	}
 	// Clusters labelled for this LogicalCluster that its status does not list (yet, or no
@@ -233,7 +233,7 @@ func writeLogicalCluster(b *strings.Builder, lc entry, clusters []entry) {
 		if cs.EMCO != nil {
 			registered = yesNo(cs.EMCO.Registered)
 		}
-		row(b, memberLink(c.doc.Metadata.Name), "—", text(cs.Phase), text(version(cs.ControlPlaneVersion, cs.WorkersVersion)),
+		row(b, memberLink(c.doc.Metadata.Name)+existingMark(cs.Existing), "—", text(cs.Phase), text(version(cs.ControlPlaneVersion, cs.WorkersVersion)),
 			registered, "—")
 	}
 }
@@ -323,4 +323,12 @@ func link(name, rel string) string {
 		segments[i] = url.PathEscape(s)
 	}
 	return "[" + text(name) + "](" + strings.Join(segments, "/") + ")"
+}
+
+// existingMark follows the name of a cluster built by other means (spec.existing).
+func existingMark(existing bool) string {
+	if existing {
+		return " (existing)"
+	}
+	return ""
 }

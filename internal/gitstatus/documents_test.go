@@ -540,3 +540,27 @@ func TestScalarNodeMatchesEncode(t *testing.T) {
 		assert.Equal(t, string(wantOut), string(gotOut), "%q", v)
 	}
 }
+
+// An existing cluster is marked in its own document, in its logical cluster's member list and
+// in the README's tree; a built one carries no mark.
+func TestDocumentsMarkExistingClusters(t *testing.T) {
+	s := seed()
+	for i := range s.Clusters {
+		if s.Clusters[i].Name == "central-cluster" {
+			s.Clusters[i].Spec = automationv1alpha1.ClusterSpec{Existing: &automationv1alpha1.ExistingCluster{}}
+		}
+	}
+	s.LogicalClusters[0].Spec.Clusters = []intentv1.MemberCluster{
+		{Name: "central-cluster", Existing: &automationv1alpha1.ExistingCluster{}},
+		{Name: "seoul-edge-cluster", ClusterCatalog: "in-memory-catalog"},
+	}
+	docs := documents(t, s)
+	assert.Contains(t, string(docs["status/starlab/cluster/central-cluster.yaml"]), "\n  existing: true\n")
+	assert.NotContains(t, string(docs["status/starlab/cluster/seoul-edge-cluster.yaml"]), "existing")
+	lc := string(docs["status/starlab/logicalcluster/mec-cluster.yaml"])
+	assert.Contains(t, lc, "    - name: central-cluster\n      existing: true\n")
+	assert.Equal(t, 1, strings.Count(lc, "existing"))
+	readme := string(Summary("status/", docs))
+	assert.Contains(t, readme, "| [central-cluster](starlab/cluster/central-cluster.yaml) (existing) |")
+	assert.Equal(t, 1, strings.Count(readme, "(existing)"))
+}

@@ -87,7 +87,11 @@ func clusterLine(c entry, wave string) string {
 	if st.EMCO != nil {
 		registered = registeredWord(st.EMCO.Registered)
 	}
-	return fmt.Sprintf("%s%s\t%s\t%s\t%s", c.doc.Metadata.Name, wave, orDash(st.Phase), orDash(version(st.ControlPlaneVersion, st.WorkersVersion)), registered)
+	name := c.doc.Metadata.Name
+	if st.Existing {
+		name += " (existing)"
+	}
+	return fmt.Sprintf("%s%s\t%s\t%s\t%s", name, wave, orDash(st.Phase), orDash(version(st.ControlPlaneVersion, st.WorkersVersion)), registered)
 }
 
 func readyWord(conds []condition) string {

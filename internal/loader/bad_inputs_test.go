@@ -79,13 +79,13 @@ func TestBadInputsAreReportedWithPositionFieldAndAcceptedValues(t *testing.T) {
 			name:  "unknown field, with the accepted names",
 			files: map[string]string{"c.yaml": clusterHead + "metadata: {name: x}\nspec:\n  clustercatlog: small\n"},
 			want: []string{`c.yaml:5:3: Cluster/x: spec.clustercatlog: unknown field "clustercatlog" (did you mean "clusterCatalog"?); ` +
-				`accepted: clusterCatalog, infrastructure, network, override, software, tenant`},
+				`accepted: clusterCatalog, existing, infrastructure, network, override, software, tenant`},
 		},
 		{
 			name:  "unknown field in a member, as the seed shapes it",
 			files: map[string]string{"lc.yaml": lcHead + "metadata: {name: m}\nspec:\n  clusters:\n    - cluster:\n        name: a\n        metadata:\n          spec:\n            clustercatlog: small\n"},
 			want: []string{`lc.yaml:10:13: LogicalCluster/m: spec.clusters[0].cluster.metadata.spec.clustercatlog: unknown field "clustercatlog" (did you mean "clusterCatalog"?); ` +
-				`accepted: clusterCatalog, infrastructure, labels, name, network, override, software, wave`},
+				`accepted: clusterCatalog, existing, infrastructure, labels, name, network, override, software, wave`},
 		},
 		{
 			name:  "upper-case object name",
@@ -116,7 +116,7 @@ func TestBadInputsAreReportedWithPositionFieldAndAcceptedValues(t *testing.T) {
 		{
 			name:  "a cluster with neither catalog nor infrastructure (CEL rule)",
 			files: map[string]string{"c.yaml": clusterHead + "metadata: {name: x}\nspec:\n  tenant: starlab\n"},
-			want:  []string{`c.yaml:4:1: Cluster/x: spec: a cluster needs spec.clusterCatalog or spec.infrastructure`},
+			want:  []string{`c.yaml:4:1: Cluster/x: spec: a cluster needs spec.clusterCatalog, spec.infrastructure or spec.existing`},
 		},
 		{
 			name:  "a Network profile naming a template (CEL rule)",

@@ -31,8 +31,19 @@ func normalize(d *docErrors, key kindKey, root *node) {
 		moveAll(d, meta, spec, "tenant")
 		foldKey(d, spec, "clusterCatalog")
 		normalizeRecipe(d, spec)
+		normalizeExisting(d, spec)
 	case logicalClusterKey:
 		normalizeLogicalCluster(d, meta, spec)
+	}
+}
+
+// normalizeExisting accepts an existing cluster in the seed's style of recipe parts,
+// existing: {spec: {kubeconfigSecret, kubernetesVersion}}, as well as without the wrapper.
+func normalizeExisting(d *docErrors, m *node) {
+	if e := m.get("existing"); e.isMap() {
+		unwrapSpec(d, e)
+		foldKey(d, e, "kubeconfigSecret")
+		foldKey(d, e, "kubernetesVersion")
 	}
 }
 

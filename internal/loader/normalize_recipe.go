@@ -151,4 +151,5 @@ func normalizeMember(d *docErrors, m *node) {
 	}
 	foldKey(d, m, "clusterCatalog")
 	normalizeRecipe(d, m)
+	normalizeExisting(d, m)
 }

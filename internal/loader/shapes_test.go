@@ -131,7 +131,7 @@ func TestLoadDirWalksTheTree(t *testing.T) {
 
 	_, err := LoadDir(root, Options{})
 	assert.Equal(t, []string{
-		`tenants/starlab/bad.yaml:4:27: Cluster/y: spec.wave: unknown field "wave"; accepted: clusterCatalog, infrastructure, network, override, software, tenant`,
+		`tenants/starlab/bad.yaml:4:27: Cluster/y: spec.wave: unknown field "wave"; accepted: clusterCatalog, existing, infrastructure, network, override, software, tenant`,
 	}, errorLines(t, err))
 
 	require.NoError(t, os.Remove(filepath.Join(root, "tenants/starlab/bad.yaml")))

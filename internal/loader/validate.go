@@ -128,15 +128,46 @@ func (v validator) catalog(c *automationv1alpha1.ClusterCatalog) {
 func (v validator) cluster(c *automationv1alpha1.Cluster) {
 	v.metadata(c.Name, c.Namespace, c.Labels, c.Annotations)
 	v.dnsLabel("spec.tenant", "tenant", c.Spec.Tenant)
-	if c.Spec.ClusterCatalog == "" && c.Spec.Infrastructure == nil {
-		v.at("spec", "a cluster needs spec.clusterCatalog or spec.infrastructure")
+	if c.Spec.ClusterCatalog == "" && c.Spec.Infrastructure == nil && c.Spec.Existing == nil {
+		v.at("spec", "a cluster needs spec.clusterCatalog, spec.infrastructure or spec.existing")
 	}
+	v.existing("spec", c.Name, c.Spec.Existing, c.Spec.ClusterCatalog, c.Spec.ClusterRecipe, c.Spec.Override)
 	if c.Spec.ClusterCatalog != "" {
 		if msg := objectNameProblem(c.Spec.ClusterCatalog); msg != "" {
 			v.at("spec.clusterCatalog", "%s", msg)
 		}
 	}
 	v.recipe("spec", c.Spec.ClusterRecipe)
+}
+
+// existing checks an existing cluster (spec.existing, or a member's existing) at prefix: it
+// stands alone, since L-KaaS renders nothing for it, and its kubeconfig Secret has CAPI's name.
+func (v validator) existing(prefix, name string, e *automationv1alpha1.ExistingCluster, catalog string,
+	r automationv1alpha1.ClusterRecipe, override *automationv1alpha1.Values) {
+	if e == nil {
+		return
+	}
+	p := prefix + ".existing"
+	var beside []string
+	for _, f := range []struct {
+		field string
+		set   bool
+	}{{"clusterCatalog", catalog != ""}, {"infrastructure", r.Infrastructure != nil}, {"network", r.Network != nil},
+		{"software", r.Software != nil}, {"override", override != nil}} {
+		if f.set {
+			beside = append(beside, f.field)
+		}
+	}
+	if len(beside) > 0 {
+		v.at(p, "an existing cluster takes no %s: L-KaaS renders and writes nothing for it; remove %s or existing",
+			strings.Join(beside, ", "), strings.Join(beside, ", "))
+	}
+	if want := automationv1alpha1.KubeconfigSecretFor(name); e.KubeconfigSecret != "" && name != "" && e.KubeconfigSecret != want {
+		v.at(p+".kubeconfigSecret", "kubeconfig Secret %q must be named %q: CAPI's add-on providers and EMCO registration read a cluster's kubeconfig under that name, and L-KaaS never copies a kubeconfig", e.KubeconfigSecret, want)
+	}
+	if e.KubernetesVersion != "" && !kubernetesVersionPattern.MatchString(e.KubernetesVersion) {
+		v.at(p+".kubernetesVersion", "invalid Kubernetes version %q: expected v<major>.<minor>.<patch>, like v1.31.0", e.KubernetesVersion)
+	}
 }
 
 func (v validator) logicalCluster(l *intentv1.LogicalCluster) {
@@ -161,9 +192,10 @@ func (v validator) logicalCluster(l *intentv1.LogicalCluster) {
 			}
 		}
 		v.labels(p+".labels", m.Labels)
-		if m.ClusterCatalog == "" && m.Infrastructure == nil {
-			v.at(p, "a member needs clusterCatalog or infrastructure")
+		if m.ClusterCatalog == "" && m.Infrastructure == nil && m.Existing == nil {
+			v.at(p, "a member needs clusterCatalog, infrastructure or existing")
 		}
+		v.existing(p, m.Name, m.Existing, m.ClusterCatalog, m.ClusterRecipe, m.Override)
 		if m.ClusterCatalog != "" {
 			if msg := objectNameProblem(m.ClusterCatalog); msg != "" {
 				v.at(p+".clusterCatalog", "%s", msg)

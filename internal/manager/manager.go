@@ -74,6 +74,10 @@ type Options struct {
 	ArtifactMaxSize int
 	// GitCredentialsOverHTTP lets the status writer send credentials to plain-HTTP Git URLs.
 	GitCredentialsOverHTTP bool
+	// ExistingProbeInterval is how often an existing cluster's API server is asked whether it
+	// answers (default 1m); ExistingProbeTimeout bounds one question (default 10s).
+	ExistingProbeInterval time.Duration
+	ExistingProbeTimeout  time.Duration
 	// StatusWindow gathers a burst of status changes into one commit (default 2s).
 	StatusWindow time.Duration
 	// WatchLabelSelector shards controllers the way Flux does (--watch-label-selector, e.g.
@@ -117,6 +121,8 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllowCrossNamespaceRefs, "allow-cross-namespace-refs", false, "Let a Fleet use a Flux source in another namespace.")
 	fs.StringVar(&o.DefaultServiceAccount, "default-service-account", "", "ServiceAccount (in each Fleet's namespace) to impersonate for Fleets that name none; the multi-tenancy lockdown. Empty: such Fleets write as the controller.")
 	fs.BoolVar(&o.GitCredentialsOverHTTP, "insecure-git-credentials-over-http", false, "Let the status writer send Git credentials to plain-HTTP URLs (local Git servers only).")
+	fs.DurationVar(&o.ExistingProbeInterval, "existing-probe-interval", time.Minute, "How often the API server of an existing cluster (spec.existing) is asked /readyz and /version.")
+	fs.DurationVar(&o.ExistingProbeTimeout, "existing-probe-timeout", 10*time.Second, "How long one question to an existing cluster's API server may take before it counts as unreachable.")
 	fs.DurationVar(&o.StatusWindow, "status-commit-window", 2*time.Second, "How long the status writer gathers changes into one commit.")
 	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
 	fs.IntVar(&o.ArtifactMaxSize, "artifact-max-size", source.DefaultMaxUntarSize, "The largest unpacked Flux artifact a Fleet may have, in bytes.")
@@ -293,6 +299,8 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 			DefaultServiceAccount:          o.DefaultServiceAccount,
 			DefaultSharedProfileNamespaces: o.SharedProfileNamespaces,
 			MaxConcurrentReconciles:        o.ConcurrentReconciles,
+			ExistingProbeInterval:          o.ExistingProbeInterval,
+			ExistingProbeTimeout:           o.ExistingProbeTimeout,
 		},
 	}
 	if err := clusters.SetupWithManager(context.Background(), mgr); err != nil {

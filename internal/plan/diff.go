@@ -23,10 +23,10 @@ func Compare(base, head *Snapshot) (*Report, error) {
 		var c ClusterChange
 		switch {
 		case b == nil:
-			c = ClusterChange{Namespace: h.Namespace, Name: h.Name, LogicalCluster: h.LogicalCluster, Action: Added, Version: h.KubernetesVersion}
+			c = ClusterChange{Namespace: h.Namespace, Name: h.Name, LogicalCluster: h.LogicalCluster, Action: Added, Version: planVersion(h), Existing: h.Existing != nil}
 			r.Summary.Added++
 		case h == nil:
-			c = ClusterChange{Namespace: b.Namespace, Name: b.Name, LogicalCluster: b.LogicalCluster, Action: Removed, Version: b.KubernetesVersion}
+			c = ClusterChange{Namespace: b.Namespace, Name: b.Name, LogicalCluster: b.LogicalCluster, Action: Removed, Version: planVersion(b), Existing: b.Existing != nil}
 			r.Summary.Removed++
 		default:
 			fields := fieldChanges(b, h)
@@ -34,11 +34,13 @@ func Compare(base, head *Snapshot) (*Report, error) {
 				r.Summary.Unchanged++
 				continue
 			}
-			c = ClusterChange{Namespace: h.Namespace, Name: h.Name, LogicalCluster: h.LogicalCluster, Action: Changed, Fields: fields}
-			if b.KubernetesVersion != h.KubernetesVersion {
+			c = ClusterChange{Namespace: h.Namespace, Name: h.Name, LogicalCluster: h.LogicalCluster, Action: Changed, Fields: fields, Existing: h.Existing != nil}
+			if b.KubernetesVersion != h.KubernetesVersion && b.Existing == nil && h.Existing == nil {
 				c.Upgrade = &ValueChange{From: b.KubernetesVersion, To: h.KubernetesVersion}
 			}
-			c.Steps, c.Blocked = versionChange(b, h)
+			if b.Existing == nil && h.Existing == nil {
+				c.Steps, c.Blocked = versionChange(b, h)
+			}
 			if c.Blocked != nil {
 				r.Summary.Blocked++
 			}
@@ -80,6 +82,8 @@ func fieldChanges(b, h *resolve.Plan) []FieldChange {
 			out = append(out, FieldChange{Field: field, From: from, To: to})
 		}
 	}
+	add("existing", existingLabel(b), existingLabel(h))
+	add("expected version (existing, not applied)", existingVersion(b), existingVersion(h))
 	add("provider", b.Provider, h.Provider)
 	add("clusterCatalog", b.ClusterCatalog, h.ClusterCatalog)
 	add("controlPlaneMachineCount", itoa(b.ControlPlaneReplicas), itoa(h.ControlPlaneReplicas))
@@ -95,6 +99,31 @@ func fieldChanges(b, h *resolve.Plan) []FieldChange {
 		add("software "+name, bs[name], hs[name])
 	}
 	return out
+}
+
+// planVersion is the Kubernetes version a plan asks for, or for an existing cluster the one Git
+// expects it to run.
+func planVersion(p *resolve.Plan) string {
+	if p.Existing != nil {
+		return p.Existing.KubernetesVersion
+	}
+	return p.KubernetesVersion
+}
+
+// existingLabel names a cluster's origin only when it is existing, so a cluster switching
+// between built and existing shows as a field change.
+func existingLabel(p *resolve.Plan) string {
+	if p.Existing == nil {
+		return ""
+	}
+	return "kubeconfig " + p.Existing.KubeconfigSecret
+}
+
+func existingVersion(p *resolve.Plan) string {
+	if p.Existing == nil {
+		return ""
+	}
+	return p.Existing.KubernetesVersion
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }

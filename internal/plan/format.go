@@ -98,6 +98,9 @@ func (r *Report) text() string {
 	fmt.Fprintf(&b, "L-KaaS plan: %s → %s\n\n", r.Base, r.Head)
 	for _, c := range r.Clusters {
 		fmt.Fprintf(&b, "%s cluster %s/%s", actionSigns[c.Action], c.Namespace, c.Name)
+		if c.Existing {
+			b.WriteString(" (existing: no infrastructure written, never upgraded)")
+		}
 		if c.LogicalCluster != "" {
 			fmt.Fprintf(&b, " (member of %s)", c.LogicalCluster)
 		}
@@ -139,7 +142,11 @@ func (r *Report) markdown() string {
 	if len(r.Clusters) > 0 {
 		b.WriteString("\n| | Cluster | Logical cluster | Kubernetes | Changes |\n|---|---|---|---|---|\n")
 		for _, c := range r.Clusters {
-			fmt.Fprintf(&b, "| %s | `%s/%s` | %s | %s | %s |\n", actionSigns[c.Action], c.Namespace, c.Name,
+			name := fmt.Sprintf("`%s/%s`", c.Namespace, c.Name)
+			if c.Existing {
+				name += " (existing)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", actionSigns[c.Action], name,
 				orDash(c.LogicalCluster), orDash(c.version()), orDash(strings.Join(c.details(), "<br>")))
 		}
 	}

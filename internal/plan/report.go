@@ -49,6 +49,9 @@ type ClusterChange struct {
 	Name           string `json:"name"`
 	LogicalCluster string `json:"logicalCluster,omitempty"`
 	Action         Action `json:"action"`
+	// Existing is true for a cluster built by other means (spec.existing): L-KaaS writes no
+	// infrastructure for it and never upgrades it; a version is what Git expects it to run.
+	Existing bool `json:"existing,omitempty"`
 	// Upgrade is set when the Kubernetes version changes.
 	Upgrade *ValueChange `json:"upgrade,omitempty"`
 	// Steps are the control-plane versions a chained upgrade goes through, the target last;

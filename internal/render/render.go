@@ -80,6 +80,10 @@ func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Resu
 	if plan.Name == "" || plan.Namespace == "" {
 		return nil, planError(plan, "", errors.New("the plan has no name or namespace"))
 	}
+	if plan.Existing != nil {
+		// Built by other means: L-KaaS writes no infrastructure for it.
+		return &Result{Namespace: plan.Namespace, Name: plan.Name}, nil
+	}
 
 	objs, err := r.clusterObjects(ctx, plan)
 	if err != nil {

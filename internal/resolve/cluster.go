@@ -95,6 +95,9 @@ func (r *resolver) resolveCluster(t *target) *Plan {
 	c := t.object()
 	spec := &c.Spec
 	own := part{doc: t.doc, field: strings.TrimSuffix(t.prefix(), ".")}
+	if spec.Existing != nil {
+		return existingPlan(c, t)
+	}
 
 	var catalog *catalogDoc
 	if spec.ClusterCatalog != "" {
@@ -184,6 +187,25 @@ func (r *resolver) resolveCluster(t *target) *Plan {
 		return nil
 	}
 	return plan
+}
+
+// existingPlan is the plan of a cluster built by other means: no profile to resolve, nothing
+// to render; the loader has refused a recipe beside spec.existing.
+func existingPlan(c *automationv1alpha1.Cluster, t *target) *Plan {
+	secret := c.Spec.Existing.KubeconfigSecret
+	if secret == "" {
+		secret = automationv1alpha1.KubeconfigSecretFor(c.Name)
+	}
+	return &Plan{
+		Namespace:      c.Namespace,
+		Name:           c.Name,
+		LogicalCluster: t.logicalCluster(),
+		Tenant:         c.Spec.Tenant,
+		Labels:         maps.Clone(c.Labels),
+		Existing:       &ExistingPlan{KubeconfigSecret: secret, KubernetesVersion: c.Spec.Existing.KubernetesVersion},
+		Origin:         t.doc.Origin,
+		OriginField:    t.originField(),
+	}
 }
 
 // infrastructure resolves the infrastructure part into the plan and returns the layers its

@@ -37,6 +37,7 @@ func ClusterForMember(lc *intentv1.LogicalCluster, i int) *automationv1alpha1.Cl
 			ClusterCatalog: m.ClusterCatalog,
 			ClusterRecipe:  *m.ClusterRecipe.DeepCopy(),
 			Override:       m.Override.DeepCopy(),
+			Existing:       m.Existing.DeepCopy(),
 		},
 	}
 }

@@ -45,6 +45,10 @@ type Plan struct {
 	// Labels of the L-KaaS Cluster (region, zone, location, managed-by, …).
 	Labels map[string]string
 
+	// Existing is set for a cluster built by other means (spec.existing): the plan has no
+	// profiles and renders to nothing.
+	Existing *ExistingPlan `json:",omitempty"`
+
 	Provider       string
 	ClusterCatalog string
 	Infrastructure ResolvedProfile
@@ -113,4 +117,12 @@ func (p *Plan) WorkerVersion() string {
 func (p *Plan) SourceOf(key string) (Source, bool) {
 	s, ok := p.Sources[key]
 	return s, ok
+}
+
+// ExistingPlan is what Git says about an existing cluster.
+type ExistingPlan struct {
+	// KubeconfigSecret is the Secret holding its kubeconfig ("<name>-kubeconfig").
+	KubeconfigSecret string
+	// KubernetesVersion Git expects it to run; shown against what it reports, never applied.
+	KubernetesVersion string `json:",omitempty"`
 }

@@ -8,7 +8,8 @@ import (
 const ClusterKind = "Cluster"
 
 // ClusterSpec describes one cluster: a recipe inline or from a catalog, with overrides.
-// +kubebuilder:validation:XValidation:rule="has(self.clusterCatalog) || has(self.infrastructure)",message="a cluster needs spec.clusterCatalog or spec.infrastructure"
+// +kubebuilder:validation:XValidation:rule="has(self.clusterCatalog) || has(self.infrastructure) || has(self.existing)",message="a cluster needs spec.clusterCatalog, spec.infrastructure or spec.existing"
+// +kubebuilder:validation:XValidation:rule="!has(self.existing) || !(has(self.clusterCatalog) || has(self.infrastructure) || has(self.network) || has(self.software) || has(self.override))",message="an existing cluster (spec.existing) takes no catalog, recipe or override: L-KaaS renders nothing for it"
 type ClusterSpec struct {
 	// Tenant that owns the cluster (the seed's metadata.tenant).
 	// +optional
@@ -30,7 +31,15 @@ type ClusterSpec struct {
 	// +optional
 	// +kubebuilder:validation:Type=object
 	Override *Values `json:"override,omitempty"`
+
+	// Existing names a cluster built by other means, taken in through its kubeconfig instead of
+	// being built from a catalog or profiles.
+	// +optional
+	Existing *ExistingCluster `json:"existing,omitempty"`
 }
+
+// IsExisting tells whether the cluster was built by other means (spec.existing).
+func (in *Cluster) IsExisting() bool { return in.Spec.Existing != nil }
 
 // ClusterPhase is a one-word summary of a cluster's state, for people; automation reads the
 // conditions instead.
@@ -155,6 +164,7 @@ type EMCORegistration struct {
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.sourceRevision`,priority=1
 // +kubebuilder:printcolumn:name="EMCO",type=boolean,JSONPath=`.status.emco.registered`,priority=1
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.existing) || !has(self.spec.existing.kubeconfigSecret) || self.spec.existing.kubeconfigSecret == self.metadata.name + '-kubeconfig'",message="spec.existing.kubeconfigSecret must be <cluster name>-kubeconfig, CAPI's name for a cluster's kubeconfig"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Cluster struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -142,3 +142,26 @@ type ClusterRecipe struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(s, s.profile.type == 'Software')",message="software add-ons must reference profiles of type Software"
 	Software []AddonRecipe `json:"software,omitempty"`
 }
+
+// ExistingCluster names a cluster built by other means that L-KaaS takes in as it is: no
+// infrastructure is rendered or written for it, and it is never upgraded.
+type ExistingCluster struct {
+	// KubeconfigSecret is the Secret, in the cluster's namespace, holding its kubeconfig under
+	// the key "value" (the format of CAPI's kubeconfig Secrets). It must be named
+	// "<cluster name>-kubeconfig", CAPI's name, so that everything reading a cluster's
+	// kubeconfig finds it there and L-KaaS never has to copy a credential; empty means that name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	KubeconfigSecret string `json:"kubeconfigSecret,omitempty"`
+
+	// KubernetesVersion the cluster is expected to run. It is compared with what the cluster
+	// reports and a difference is shown in the status; nothing acts on it.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^v?[0-9]+\.[0-9]+\.[0-9]+([-+].*)?$`
+	// +kubebuilder:validation:MaxLength=64
+	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
+}
+
+// KubeconfigSecretFor is the name of the kubeconfig Secret of an existing cluster: CAPI's
+// "<name>-kubeconfig".
+func KubeconfigSecretFor(clusterName string) string { return clusterName + "-kubeconfig" }

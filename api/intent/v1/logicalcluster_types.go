@@ -36,7 +36,9 @@ type LogicalClusterSpec struct {
 }
 
 // MemberCluster is one member of a logical cluster.
-// +kubebuilder:validation:XValidation:rule="has(self.clusterCatalog) || has(self.infrastructure)",message="a member needs clusterCatalog or infrastructure"
+// +kubebuilder:validation:XValidation:rule="has(self.clusterCatalog) || has(self.infrastructure) || has(self.existing)",message="a member needs clusterCatalog, infrastructure or existing"
+// +kubebuilder:validation:XValidation:rule="!has(self.existing) || !(has(self.clusterCatalog) || has(self.infrastructure) || has(self.network) || has(self.software) || has(self.override))",message="an existing member takes no catalog, recipe or override: L-KaaS renders nothing for it"
+// +kubebuilder:validation:XValidation:rule="!has(self.existing) || !has(self.existing.kubeconfigSecret) || self.existing.kubeconfigSecret == self.name + '-kubeconfig'",message="existing.kubeconfigSecret must be <member name>-kubeconfig, CAPI's name for a cluster's kubeconfig"
 type MemberCluster struct {
 	// Name of the member, and of the L-KaaS Cluster made for it.
 	// +required
@@ -60,6 +62,10 @@ type MemberCluster struct {
 	// +optional
 	// +kubebuilder:validation:Type=object
 	Override *automationv1alpha1.Values `json:"override,omitempty"`
+
+	// Existing names a cluster built by other means, taken in through its kubeconfig.
+	// +optional
+	Existing *automationv1alpha1.ExistingCluster `json:"existing,omitempty"`
 
 	// Wave orders members during a rollout: lower waves change first (default 0). Members of
 	// one wave change together, within maxUnavailable.

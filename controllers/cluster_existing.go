@@ -1,0 +1,234 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+)
+
+// Reasons and the condition of an existing cluster (spec.existing).
+const (
+	ReasonKubeconfigMissing    = "KubeconfigMissing"
+	ReasonKubeconfigInvalid    = "KubeconfigInvalid"
+	ReasonAPIServerUnreachable = "APIServerUnreachable"
+	ReasonAPIServerNotReady    = "APIServerNotReady"
+	ReasonAPIServerReady       = "APIServerReady"
+	ReasonVersionAsExpected    = "VersionAsExpected"
+	ReasonVersionNotManaged    = "VersionNotManaged"
+
+	// VersionAsExpectedCondition compares the version an existing cluster reports with the
+	// one Git expects; False is shown, never acted on (L-KaaS does not upgrade it).
+	VersionAsExpectedCondition = "VersionAsExpected"
+)
+
+const (
+	defaultExistingProbeInterval = time.Minute
+	defaultExistingProbeTimeout  = 10 * time.Second
+)
+
+func (r *ClusterReconciler) existingProbeInterval() time.Duration {
+	if r.Settings.ExistingProbeInterval > 0 {
+		return r.Settings.ExistingProbeInterval
+	}
+	return defaultExistingProbeInterval
+}
+
+func (r *ClusterReconciler) existingProbeTimeout() time.Duration {
+	if r.Settings.ExistingProbeTimeout > 0 {
+		return r.Settings.ExistingProbeTimeout
+	}
+	return defaultExistingProbeTimeout
+}
+
+// existingKubeconfigSecret is the Secret an existing cluster's kubeconfig is read from.
+func existingKubeconfigSecret(cluster *automationv1alpha1.Cluster) string {
+	if s := cluster.Spec.Existing.KubeconfigSecret; s != "" {
+		return s
+	}
+	return automationv1alpha1.KubeconfigSecretFor(cluster.Name)
+}
+
+// reconcileExisting is one pass over a cluster built by other means: nothing is rendered or
+// written for it; its API server, asked with its own kubeconfig, says whether it is Available.
+// The remote API server cannot be watched, so the pass comes back every probe interval; a
+// change of the kubeconfig Secret (a rotation) brings it back at once.
+func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *automationv1alpha1.Cluster) (ctrl.Result, error) {
+	// L-KaaS writes nothing for an existing cluster, so a pause changes nothing but is shown.
+	if _, paused := cluster.GetAnnotations()[automationv1alpha1.PausedAnnotation]; paused {
+		conditions.MarkTrue(cluster, PausedCondition, ReasonPaused, "paused by the %s annotation: L-KaaS writes nothing for an existing cluster anyway", automationv1alpha1.PausedAnnotation)
+	} else {
+		conditions.Delete(cluster, PausedCondition)
+	}
+	for _, t := range []string{meta.StalledCondition, capiInfrastructureReady, capiControlPlaneInitialized, capiControlPlaneAvailable, capiWorkersAvailable, AddonsAppliedCondition} {
+		conditions.Delete(cluster, t)
+	}
+	// One hash for what Git says, applied as soon as seen: an existing cluster has no render
+	// to wait for, so it is never pending in a logical cluster's rollout.
+	cluster.Status.RenderHash = existingHash(cluster)
+	cluster.Status.AppliedRenderHash = cluster.Status.RenderHash
+	cluster.Status.WorkersVersion = ""
+	cluster.Status.Addons = nil
+	name := existingKubeconfigSecret(cluster)
+	cluster.Status.KubeconfigSecretName = name
+
+	secret := &corev1.Secret{}
+	// Around the cache: the cache holds Secrets' metadata only.
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: cluster.Namespace, Name: name}, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		// Messages reach the status documents in Git, which never name a kubeconfig Secret.
+		r.existingDown(cluster, ReasonKubeconfigMissing, fmt.Sprintf("waiting for its kubeconfig Secret (<cluster name>-kubeconfig, key %q) in namespace %s", KubeconfigValueKey, cluster.Namespace))
+		return ctrl.Result{}, nil // the Secret's creation brings the cluster back
+	case err != nil:
+		return ctrl.Result{}, err
+	}
+	cfg, err := restConfigFromKubeconfig(secret.Data[KubeconfigValueKey])
+	if err != nil {
+		msg := fmt.Sprintf("its kubeconfig Secret: %s", err)
+		r.existingDown(cluster, ReasonKubeconfigInvalid, msg)
+		conditions.MarkStalled(cluster, ReasonKubeconfigInvalid, "%s", msg)
+		conditions.Delete(cluster, meta.ReconcilingCondition)
+		return ctrl.Result{}, nil // only a new Secret can help
+	}
+	cfg.Timeout = r.existingProbeTimeout()
+
+	version, reason, err := probeAPIServer(ctx, cfg)
+	if err != nil {
+		r.existingDown(cluster, reason, err.Error())
+		return ctrl.Result{RequeueAfter: r.existingProbeInterval()}, nil
+	}
+	cluster.Status.ControlPlaneVersion = version
+	msg := fmt.Sprintf("the API server answers /readyz with the cluster's kubeconfig; Kubernetes %s", version)
+	if conditions.IsFalse(cluster, capiAvailable) || !conditions.Has(cluster, capiAvailable) {
+		r.Events.Eventf(cluster, nil, corev1.EventTypeNormal, ReasonAPIServerReady, "Probe", "%s", msg)
+	}
+	conditions.MarkTrue(cluster, capiAvailable, ReasonAPIServerReady, "%s", msg)
+	conditions.Delete(cluster, meta.ReconcilingCondition)
+	ready := "existing cluster, " + msg
+	if want := cluster.Spec.Existing.KubernetesVersion; want == "" {
+		conditions.Delete(cluster, VersionAsExpectedCondition)
+	} else if sameVersion(want, version) {
+		conditions.MarkTrue(cluster, VersionAsExpectedCondition, ReasonVersionAsExpected, "runs %s, as Git expects", version)
+	} else {
+		note := fmt.Sprintf("runs %s, Git expects %s: L-KaaS does not upgrade an existing cluster; upgrade it by the means that built it, or change the version in Git", version, want)
+		conditions.MarkFalse(cluster, VersionAsExpectedCondition, ReasonVersionNotManaged, "%s", note)
+		ready += "; " + note
+	}
+	conditions.MarkTrue(cluster, meta.ReadyCondition, ReasonAPIServerReady, "%s", ready)
+	cluster.Status.Phase = automationv1alpha1.ClusterPhaseReady
+	return ctrl.Result{RequeueAfter: r.existingProbeInterval()}, nil
+}
+
+// existingDown records an existing cluster that does not answer (or cannot be asked): not
+// Available, not Ready; Pending until it first answered, Provisioned after.
+func (r *ClusterReconciler) existingDown(cluster *automationv1alpha1.Cluster, reason, msg string) {
+	if conditions.IsTrue(cluster, capiAvailable) {
+		r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, reason, "Probe", "%s", msg)
+	}
+	conditions.MarkFalse(cluster, capiAvailable, reason, "%s", msg)
+	conditions.MarkFalse(cluster, meta.ReadyCondition, reason, "%s", msg)
+	conditions.MarkReconciling(cluster, reason, "%s", msg)
+	cluster.Status.Phase = automationv1alpha1.ClusterPhaseProvisioned
+	if cluster.Status.ControlPlaneVersion == "" {
+		cluster.Status.Phase = automationv1alpha1.ClusterPhasePending
+	}
+}
+
+// restConfigFromKubeconfig reads a kubeconfig in the format of CAPI's kubeconfig Secrets. Its
+// errors never quote the kubeconfig: parse errors of client-go can echo the input, so they
+// are replaced by what was wrong.
+func restConfigFromKubeconfig(data []byte) (*rest.Config, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("no key %q, or it is empty", KubeconfigValueKey)
+	}
+	raw, err := clientcmd.Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("key %q is not a kubeconfig (YAML or JSON with clusters, users and contexts)", KubeconfigValueKey)
+	}
+	if raw.CurrentContext == "" {
+		return nil, fmt.Errorf("the kubeconfig under key %q names no current-context", KubeconfigValueKey)
+	}
+	cfg, err := clientcmd.NewDefaultClientConfig(*raw, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("the kubeconfig under key %q cannot be used: its current-context %q lacks a cluster, a server or credentials", KubeconfigValueKey, raw.CurrentContext)
+	}
+	return cfg, nil
+}
+
+// probeAPIServer asks an API server whether it is ready (/readyz) and what it runs
+// (/version), each bounded by the config's timeout.
+func probeAPIServer(ctx context.Context, cfg *rest.Config) (version, reason string, err error) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", ReasonAPIServerUnreachable, fmt.Errorf("no client for %s: %w", hostOf(cfg), err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	body, err := dc.RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		if answered(err) {
+			return "", ReasonAPIServerNotReady, fmt.Errorf("the API server at %s is not ready: /readyz: %s", hostOf(cfg), firstLine(strings.TrimSpace(string(body))+" "+err.Error()))
+		}
+		return "", ReasonAPIServerUnreachable, fmt.Errorf("the API server at %s does not answer within %s: %s", hostOf(cfg), cfg.Timeout, err)
+	}
+	info, err := dc.ServerVersion()
+	if err != nil {
+		return "", ReasonAPIServerUnreachable, fmt.Errorf("the API server at %s answers /readyz but not /version: %s", hostOf(cfg), err)
+	}
+	return info.GitVersion, "", nil
+}
+
+// answered tells an API server's refusal (an HTTP status) from no answer at all.
+func answered(err error) bool {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return true
+	}
+	var netErr net.Error
+	var urlErr *url.Error
+	return !errors.As(err, &netErr) && !errors.As(err, &urlErr)
+}
+
+func hostOf(cfg *rest.Config) string {
+	if u, err := url.Parse(cfg.Host); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return cfg.Host
+}
+
+// sameVersion compares Kubernetes versions, "v" optional; build metadata (v1.31.0+k3s1)
+// is what a distribution adds, not another version.
+func sameVersion(want, got string) bool {
+	norm := func(v string) string {
+		v = strings.TrimPrefix(v, "v")
+		if i := strings.IndexByte(v, '+'); i >= 0 {
+			v = v[:i]
+		}
+		return v
+	}
+	return norm(want) == norm(got)
+}
+
+// existingHash stands for the render hash of an existing cluster: what Git says about it.
+func existingHash(cluster *automationv1alpha1.Cluster) string {
+	sum := sha256.Sum256([]byte("existing\x00" + existingKubeconfigSecret(cluster) + "\x00" + cluster.Spec.Existing.KubernetesVersion))
+	return hex.EncodeToString(sum[:8])
+}
