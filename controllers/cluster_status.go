@@ -29,6 +29,7 @@ const (
 	capiWorkersAvailable        = "WorkersAvailable"
 	capiAvailable               = "Available"
 	capiRollingOut              = "RollingOut"
+	capiTopologyReconciled      = "TopologyReconciled"
 )
 
 var mirroredCAPIConditions = []string{
@@ -48,8 +49,16 @@ type capiState struct {
 	targetVersion       string
 	controlPlaneVersion string
 	workersVersion      string
-	// topology: the CAPI Cluster is a ClusterClass cluster (CAPI orders its upgrades).
-	topology bool
+	// topology: the CAPI Cluster is a ClusterClass cluster (CAPI orders its upgrades);
+	// topologyVersion is its spec.topology.version, the end of CAPI's own chain.
+	topology        bool
+	topologyVersion string
+	// cpPlan and workersPlan are the versions CAPI's topology has still to write to the
+	// control plane and to the workers (Cluster status.controlPlane/workers.upgradePlan);
+	// topologyHeld is why CAPI's topology holds an upgrade (a blocking lifecycle hook, a
+	// deferred MachineDeployment, a failed reconcile), from its TopologyReconciled condition.
+	cpPlan, workersPlan []string
+	topologyHeld        string
 	// cpReplicas and cpUpToDate count the control-plane machines, and those at the spec.
 	cpReplicas, cpUpToDate int64
 	// hasWorkers: the cluster has MachineDeployments; workersTarget is the oldest version
@@ -83,7 +92,12 @@ func (r *ClusterReconciler) observe(ctx context.Context, cluster *automationv1al
 	if err != nil {
 		return err
 	}
-	if desired != nil && desired.plan != nil && !state.topology {
+	switch {
+	case state.topology:
+		// CAPI's topology runs the chain; the cluster says where it is in it, in the same words.
+		state.finalVersion, state.finalWorkers = state.topologyVersion, state.topologyVersion
+		state.waiting = topologyWaiting(state)
+	case desired != nil && desired.plan != nil:
 		state.waiting = gateVersions(state, desired.plan).waiting
 		state.finalVersion, state.finalWorkers = desired.plan.KubernetesVersion, desired.plan.WorkerVersion()
 	}
@@ -233,7 +247,12 @@ func (r *ClusterReconciler) readCAPI(ctx context.Context, cluster *automationv1a
 		s.failure = reason + ": " + msg
 	}
 	s.targetVersion, _, _ = unstructured.NestedString(capi.Object, "spec", "topology", "version")
-	s.topology = s.targetVersion != ""
+	s.topology, s.topologyVersion = s.targetVersion != "", s.targetVersion
+	if s.topology {
+		s.cpPlan = upgradePlan(capi, "controlPlane")
+		s.workersPlan = upgradePlan(capi, "workers")
+		s.topologyHeld = topologyHeld(findCondition(s.conditions, capiTopologyReconciled))
+	}
 
 	cp, err := r.controlPlaneOf(ctx, capi)
 	if err != nil {
@@ -297,6 +316,21 @@ func (r *ClusterReconciler) controlPlaneOf(ctx context.Context, capi *unstructur
 		return nil, err
 	}
 	return cp, nil
+}
+
+// upgradePlan reads a CAPI Cluster's status.<part>.upgradePlan: the versions its topology
+// has still to write, in order.
+func upgradePlan(capi *unstructured.Unstructured, part string) []string {
+	raw, _, _ := unstructured.NestedSlice(capi.Object, "status", part, "upgradePlan")
+	var out []string
+	for _, item := range raw {
+		if m, ok := item.(map[string]any); ok {
+			if v, _ := m["version"].(string); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 func conditionsOf(u *unstructured.Unstructured) []metav1.Condition {

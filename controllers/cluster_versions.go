@@ -2,6 +2,9 @@ package controllers
 
 import (
 	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -75,6 +78,72 @@ func gateVersions(s *capiState, plan *resolve.Plan) versionGate {
 		g.waiting = fmt.Sprintf("control plane rolling to %s; workers wait for the control plane", next)
 	}
 	return g
+}
+
+// topologyWaiting says what a ClusterClass cluster's upgrade waits for, in the words of the
+// template mode's gate, from what CAPI's topology reports: the step it has written to the
+// control plane (KCP spec.version), the machines at it, the versions its upgrade plan has
+// still to write, and what holds it. CAPI's topology writes the workers' version only once
+// the control plane runs the step, whatever its feature gates, so workers wait here too.
+// Empty when nothing is pending.
+func topologyWaiting(s *capiState) string {
+	step := s.targetVersion // the step CAPI has written to the control plane
+	var msg string
+	switch {
+	case step == "":
+		return ""
+	case !controlPlaneAt(s, step):
+		msg = fmt.Sprintf("control plane %d/%d at %s; workers wait for the control plane", s.cpUpToDate, s.cpReplicas, step)
+	case s.hasWorkers && s.workersTarget != step:
+		msg = fmt.Sprintf("control plane at %s; workers pending upgrade to %s (now %s)", step, step, orUnknown(s.workersVersion))
+	case s.hasWorkers && s.workersVersion != "" && s.workersVersion != step:
+		msg = fmt.Sprintf("control plane at %s; workers rolling to %s (now %s)", step, step, orUnknown(s.workersVersion))
+	case step != s.topologyVersion || len(laterVersions(s.cpPlan, step)) > 0:
+		msg = fmt.Sprintf("control plane and workers at %s", step)
+	default:
+		return ""
+	}
+	next := laterVersions(s.cpPlan, step)
+	if len(next) == 0 && step != s.topologyVersion {
+		next = []string{s.topologyVersion} // CAPI has not (re)computed its plan yet
+	}
+	if len(next) > 0 {
+		msg += "; then " + strings.Join(next, " → ") + " (Cluster API's chain)"
+	}
+	if s.topologyHeld != "" {
+		msg += "; held by Cluster API: " + s.topologyHeld
+	}
+	return msg
+}
+
+// laterVersions are the versions of plan newer than v, in order.
+func laterVersions(plan []string, v string) []string {
+	var out []string
+	for _, p := range plan {
+		if pickVersion(p, v, 1) == p && p != v {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// topologyHeld is why CAPI's topology holds an upgrade, from its TopologyReconciled
+// condition: the reason and CAPI's first detail line, or "" when it is not holding.
+func topologyHeld(c *metav1.Condition) string {
+	if c == nil || c.Status != metav1.ConditionFalse {
+		return ""
+	}
+	switch c.Reason {
+	case "LifecycleHookBlocking", "MachineDeploymentsUpgradeDeferred", "MachinePoolsUpgradeDeferred", "ReconcileFailed":
+	default:
+		return "" // upgrading or pending: the versions above say it
+	}
+	detail := c.Message
+	if first, rest, ok := strings.Cut(detail, "\n"); ok && strings.HasPrefix(first, "Cluster is upgrading") {
+		detail = rest // the headline repeats the version; the details say what holds it
+	}
+	detail, _, _ = strings.Cut(strings.TrimSpace(detail), "\n")
+	return c.Reason + ": " + strings.TrimPrefix(strings.TrimSpace(detail), "* ")
 }
 
 // controlPlaneAt: every control-plane machine reports v (KCP status.version is the oldest

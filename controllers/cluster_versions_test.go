@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/dcn-ssu/lkaas/internal/resolve"
@@ -112,6 +113,69 @@ func TestGateVersionsOrdersTheControlPlaneBeforeTheWorkers(t *testing.T) {
 			assert.Equal(t, tc.controlPlane, g.controlPlane, "control plane")
 			assert.Equal(t, tc.workers, g.workers, "workers")
 			assert.Equal(t, tc.waiting, g.waiting)
+		})
+	}
+}
+
+// A ClusterClass cluster runs CAPI's own chain; it says where it is in the template mode's
+// words, from what CAPI's topology reports.
+func TestTopologyWaitingSaysWhereCAPIsChainIs(t *testing.T) {
+	topology := func(final string, plan []string, s *capiState) *capiState {
+		s.topology, s.topologyVersion, s.cpPlan = true, final, plan
+		return s
+	}
+	for _, tc := range []struct {
+		name  string
+		state *capiState
+		held  *metav1.Condition
+		want  string
+	}{
+		{
+			name:  "the control plane rolls to CAPI's first step",
+			state: topology("v1.36.0", []string{"v1.36.0"}, running("v1.35.3", "v1.34.1", 0, 3, "v1.34.1", "v1.34.1")),
+			want:  "control plane 0/3 at v1.35.3; workers wait for the control plane; then v1.36.0 (Cluster API's chain)",
+		},
+		{
+			name:  "CAPI has not written the workers' step yet",
+			state: topology("v1.36.0", []string{"v1.36.0"}, running("v1.35.3", "v1.35.3", 3, 3, "v1.34.1", "v1.34.1")),
+			want:  "control plane at v1.35.3; workers pending upgrade to v1.35.3 (now v1.34.1); then v1.36.0 (Cluster API's chain)",
+		},
+		{
+			name:  "the workers roll to the step",
+			state: topology("v1.36.0", nil, running("v1.35.3", "v1.35.3", 3, 3, "v1.35.3", "v1.34.1")),
+			want:  "control plane at v1.35.3; workers rolling to v1.35.3 (now v1.34.1); then v1.36.0 (Cluster API's chain)",
+		},
+		{
+			name:  "a finished step before CAPI writes the next",
+			state: topology("v1.36.0", []string{"v1.36.0"}, running("v1.35.3", "v1.35.3", 3, 3, "v1.35.3", "v1.35.3")),
+			want:  "control plane and workers at v1.35.3; then v1.36.0 (Cluster API's chain)",
+		},
+		{
+			name:  "the last step",
+			state: topology("v1.36.0", nil, running("v1.36.0", "v1.35.3", 1, 3, "v1.35.3", "v1.35.3")),
+			want:  "control plane 1/3 at v1.36.0; workers wait for the control plane",
+		},
+		{
+			name:  "done",
+			state: topology("v1.36.0", nil, running("v1.36.0", "v1.36.0", 3, 3, "v1.36.0", "v1.36.0")),
+		},
+		{
+			name:  "a blocking hook holds it",
+			state: topology("v1.36.0", []string{"v1.35.3", "v1.36.0"}, running("v1.34.1", "v1.34.1", 3, 3, "v1.34.1", "v1.34.1")),
+			held: &metav1.Condition{Status: metav1.ConditionFalse, Reason: "LifecycleHookBlocking",
+				Message: "Cluster is upgrading to v1.36.0\n  * hook BeforeClusterUpgrade is blocking upgrade\n  * KubeadmControlPlane pending upgrade to version v1.35.3, v1.36.0"},
+			want: "control plane and workers at v1.34.1; then v1.35.3 → v1.36.0 (Cluster API's chain); held by Cluster API: LifecycleHookBlocking: hook BeforeClusterUpgrade is blocking upgrade",
+		},
+		{
+			name:  "upgrading is not holding",
+			state: topology("v1.36.0", nil, running("v1.36.0", "v1.35.3", 0, 1, "", "")),
+			held:  &metav1.Condition{Status: metav1.ConditionFalse, Reason: "ClusterUpgrading", Message: "Cluster is upgrading to v1.36.0"},
+			want:  "control plane 0/1 at v1.36.0; workers wait for the control plane",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.state.topologyHeld = topologyHeld(tc.held)
+			assert.Equal(t, tc.want, topologyWaiting(tc.state))
 		})
 	}
 }

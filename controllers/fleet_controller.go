@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -48,6 +50,9 @@ const (
 
 	// DeletionHeldCondition is True while the deletion guard holds a revision back.
 	DeletionHeldCondition = "DeletionHeld"
+	// UpgradeRefusedCondition is True while clusters of the Fleet refuse their change by a
+	// Kubernetes version rule (their Ready reason is ReasonUpgradeRefused); it names them.
+	UpgradeRefusedCondition = "UpgradeRefused"
 )
 
 // FleetReconciler turns each revision of a Fleet's Flux source into the L-KaaS objects of the
@@ -166,7 +171,7 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (resu
 	defer func() {
 		r.Metrics.Record(fleet, time.Since(start))
 		if err := patcher.Patch(ctx, fleet, patch.WithOwnedConditions{Conditions: []string{
-			meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition, DeletionHeldCondition,
+			meta.ReadyCondition, meta.ReconcilingCondition, meta.StalledCondition, DeletionHeldCondition, UpgradeRefusedCondition,
 		}}, patch.WithFieldOwner(apply.DefaultFieldManager)); ignoreNotFound(err) != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
@@ -269,7 +274,7 @@ func (r *FleetReconciler) reconcile(ctx context.Context, fleet *automationv1alph
 		}
 	}
 
-	counts, err := r.clusterPhases(ctx, fleet)
+	counts, refused, err := r.clusterSummary(ctx, fleet)
 	if err != nil {
 		return r.fail(fleet, ReasonApplyFailed, err)
 	}
@@ -279,7 +284,17 @@ func (r *FleetReconciler) reconcile(ctx context.Context, fleet *automationv1alph
 	fleet.Status.LastAppliedRevision = revision
 	conditions.Delete(fleet, meta.ReconcilingCondition)
 	conditions.Delete(fleet, meta.StalledCondition)
-	conditions.MarkTrue(fleet, meta.ReadyCondition, ReasonSucceeded, "Applied revision: %s", revision)
+	if len(refused) > 0 {
+		// Applied, but not what Git asks for: clusters refuse their change and stay as they
+		// run. Ready says so (it is the message `kubectl get fleet` shows); only a new
+		// commit mends it, so there is nothing to retry.
+		msg := refusedMessage(refused)
+		conditions.MarkTrue(fleet, UpgradeRefusedCondition, ReasonUpgradeRefused, "%s", msg)
+		conditions.MarkFalse(fleet, meta.ReadyCondition, ReasonUpgradeRefused, "Applied revision: %s; %s", revision, msg)
+	} else {
+		conditions.Delete(fleet, UpgradeRefusedCondition)
+		conditions.MarkTrue(fleet, meta.ReadyCondition, ReasonSucceeded, "Applied revision: %s", revision)
+	}
 	if firstTime || changes.Changed() {
 		r.Events.Eventf(fleet, nil, corev1.EventTypeNormal, ReasonSucceeded, "Apply",
 			"Applied revision %s: %s", revision, changes.Summary())
@@ -365,12 +380,12 @@ func inventoryEntries(fleet *automationv1alpha1.Fleet) []automationv1alpha1.Inve
 	return fleet.Status.Inventory.Entries
 }
 
-// clusterPhases counts the Fleet's clusters (its own and logical-cluster members) by phase,
-// from the cache.
-func (r *FleetReconciler) clusterPhases(ctx context.Context, fleet *automationv1alpha1.Fleet) (map[string]int32, error) {
+// clusterSummary counts the Fleet's clusters (its own and logical-cluster members) by phase,
+// from the cache, and lists those that refuse their change by a version rule.
+func (r *FleetReconciler) clusterSummary(ctx context.Context, fleet *automationv1alpha1.Fleet) (map[string]int32, []refusedCluster, error) {
 	var clusters automationv1alpha1.ClusterList
 	if err := r.Cache.List(ctx, &clusters, client.InNamespace(fleet.Namespace)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Every phase is counted, zeros too. The status is merge-patched against the Fleet read
 	// from the cache; when that copy lags behind, a patch cannot remove a phase key it has not
@@ -379,14 +394,60 @@ func (r *FleetReconciler) clusterPhases(ctx context.Context, fleet *automationv1
 	for _, phase := range automationv1alpha1.ClusterPhases {
 		counts[string(phase)] = 0
 	}
+	var refused []refusedCluster
 	for _, c := range clusters.Items {
 		phase := string(c.Status.Phase)
 		if phase == "" {
 			phase = string(automationv1alpha1.ClusterPhasePending)
 		}
 		counts[phase]++
+		if why := upgradeRefusal(&c); why != "" {
+			refused = append(refused, refusedCluster{name: c.Name, why: why})
+		}
 	}
-	return counts, nil
+	slices.SortFunc(refused, func(a, b refusedCluster) int { return strings.Compare(a.name, b.name) })
+	return counts, refused, nil
+}
+
+// refusedCluster is a cluster that refuses its change, with its Ready message (which names
+// the rule).
+type refusedCluster struct{ name, why string }
+
+// upgradeRefusal is the cluster's refusal message while it refuses its change by a version
+// rule, else "".
+func upgradeRefusal(c *automationv1alpha1.Cluster) string {
+	ready := conditions.Get(c, meta.ReadyCondition)
+	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != ReasonUpgradeRefused {
+		return ""
+	}
+	return ready.Message
+}
+
+// maxRefusedNamed bounds the Fleet's message; the rest are counted (every refused cluster
+// says why in its own status).
+const maxRefusedNamed = 3
+
+// refusedMessage names the refused clusters and why, e.g. "1 cluster refused its change,
+// nothing written for it: central-cluster: kubernetesVersion v1.34.1 is older … (rule
+// no-downgrade)".
+func refusedMessage(refused []refusedCluster) string {
+	var b strings.Builder
+	if len(refused) == 1 {
+		b.WriteString("1 cluster refused its change, nothing written for it: ")
+	} else {
+		fmt.Fprintf(&b, "%d clusters refused their change, nothing written for them: ", len(refused))
+	}
+	for i, c := range refused {
+		if i == maxRefusedNamed {
+			fmt.Fprintf(&b, " | and %d more", len(refused)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(" | ") // a cluster's own message may hold a semicolon
+		}
+		b.WriteString(c.name + ": " + c.why)
+	}
+	return b.String()
 }
 
 // tempDir makes a directory for one artifact, removed by the returned function.

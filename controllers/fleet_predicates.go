@@ -41,7 +41,8 @@ func (approvalChanged) Update(e event.UpdateEvent) bool {
 	return e.ObjectOld.GetAnnotations()[key] != e.ObjectNew.GetAnnotations()[key]
 }
 
-// clusterPhaseChanged passes a Cluster update that changes its phase, which the Fleet counts.
+// clusterPhaseChanged passes a Cluster update that changes its phase, which the Fleet counts,
+// or its version-rule refusal, which the Fleet names.
 type clusterPhaseChanged struct{ predicate.Funcs }
 
 func (clusterPhaseChanged) Create(event.CreateEvent) bool { return false }
@@ -50,5 +51,5 @@ func (clusterPhaseChanged) Delete(event.DeleteEvent) bool { return false }
 func (clusterPhaseChanged) Update(e event.UpdateEvent) bool {
 	oldC, ok1 := e.ObjectOld.(*automationv1alpha1.Cluster)
 	newC, ok2 := e.ObjectNew.(*automationv1alpha1.Cluster)
-	return ok1 && ok2 && oldC.Status.Phase != newC.Status.Phase
+	return ok1 && ok2 && (oldC.Status.Phase != newC.Status.Phase || upgradeRefusal(oldC) != upgradeRefusal(newC))
 }

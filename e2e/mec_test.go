@@ -148,6 +148,11 @@ func TestMecClusterFromGitToEMCOAndBack(t *testing.T) {
 	refuseVersionRuleBreaks(t, url, repo)
 	lap("a downgrade and a skipped minor refused, nothing written; back to v1.35.0")
 
+	// Step 2c: one member jumps two minors through a listed chain: two steps, in order, each
+	// the control plane first and then the workers, sampled every second.
+	jumpTwoMinors(t, url, repo, "gwangju-edge-cluster")
+	lap("gwangju v1.35.0 -> v1.36.0 -> v1.37.0 in two steps, control plane then workers each, no worker ahead")
+
 	// Step 3: a broken YAML file changes nothing; the Fleet, and the status branch, say where.
 	var applied automationv1alpha1.Fleet
 	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(fleet), &applied))
@@ -490,13 +495,26 @@ func refuseVersionRuleBreaks(t *testing.T, url string, repo *sourcev1.GitReposit
 			msg := conditions.GetMessage(&lc, "RolloutHalted")
 			return conditions.IsTrue(&lc, "RolloutHalted") && strings.Contains(msg, "central-cluster") && strings.Contains(msg, tc.rule), msg
 		})
+		wait(t, time.Minute, "the Fleet naming the refused centre and the rule", func() (bool, string) {
+			var f automationv1alpha1.Fleet
+			if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "edge"}, &f); err != nil {
+				return false, err.Error()
+			}
+			cond := conditions.Get(&f, "Ready")
+			return cond != nil && cond.Reason == "UpgradeRefused" && strings.Contains(cond.Message, "central-cluster: ") &&
+				strings.Contains(cond.Message, "(rule "+tc.rule+")") && conditions.IsTrue(&f, "UpgradeRefused"), fmt.Sprintf("%+v", cond)
+		})
 		wait(t, time.Minute, "the status branch saying why", func() (bool, string) {
 			dir := filepath.Join(t.TempDir(), "status")
 			if _, err := gitTry(dir, url); err != nil {
 				return false, err.Error()
 			}
 			doc, err := os.ReadFile(filepath.Join(dir, "status", "edge", "cluster", "central-cluster.yaml"))
-			return err == nil && strings.Contains(string(doc), "UpgradeRefused") && strings.Contains(string(doc), tc.rule), string(doc)
+			if err != nil || !strings.Contains(string(doc), "UpgradeRefused") || !strings.Contains(string(doc), tc.rule) {
+				return false, fmt.Sprintf("%v: %s", err, doc)
+			}
+			fleetDoc, err := os.ReadFile(filepath.Join(dir, "status", "edge", "fleet", "edge.yaml"))
+			return err == nil && strings.Contains(string(fleetDoc), "UpgradeRefused") && strings.Contains(string(fleetDoc), tc.rule), string(fleetDoc)
 		})
 		for name := range mecMembers {
 			assert.Equal(t, before[name], asked(t, name), "%s: nothing written for %s", name, tc.to)
@@ -510,4 +528,142 @@ func refuseVersionRuleBreaks(t *testing.T, url string, repo *sourcev1.GitReposit
 		}
 		return lc.Status.Phase == automationv1alpha1.ClusterPhaseReady && lc.Status.ReadyMembers == 4, conditions.GetMessage(&lc, "Ready")
 	})
+	wait(t, applyWait, "the Fleet Ready again, nothing refused", func() (bool, string) {
+		var f automationv1alpha1.Fleet
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: "edge"}, &f); err != nil {
+			return false, err.Error()
+		}
+		return conditions.IsReady(&f) && !conditions.Has(&f, "UpgradeRefused"), conditions.GetMessage(&f, "Ready")
+	})
+}
+
+// machineVersions is one sample of a member: the versions its control-plane Machines and its
+// worker Machines run (spec.version), each sorted, and what its objects are asked to run.
+type machineVersions struct {
+	controlPlane, workers []string
+	askedControlPlane     string
+	askedWorkers          string
+}
+
+func (m machineVersions) String() string {
+	return fmt.Sprintf("control plane %v (asked %s), workers %v (asked %s)", m.controlPlane, m.askedControlPlane, m.workers, m.askedWorkers)
+}
+
+// sampleMachines reads a member's Machines and its KubeadmControlPlane's and
+// MachineDeployment's asked versions.
+func sampleMachines(t *testing.T, member string) machineVersions {
+	t.Helper()
+	var machines unstructured.UnstructuredList
+	machines.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	machines.SetKind("MachineList")
+	require.NoError(t, mgmt.APIServer.Client.List(context.Background(), &machines, client.InNamespace("edge"),
+		client.MatchingLabels{"cluster.x-k8s.io/cluster-name": member}))
+	var s machineVersions
+	for _, m := range machines.Items {
+		v, _, _ := unstructured.NestedString(m.Object, "spec", "version")
+		if _, cp := m.GetLabels()["cluster.x-k8s.io/control-plane"]; cp {
+			s.controlPlane = append(s.controlPlane, v)
+		} else {
+			s.workers = append(s.workers, v)
+		}
+	}
+	slices.Sort(s.controlPlane)
+	slices.Sort(s.workers)
+	asked := asked(t, member) // "control plane vX, workers vY"
+	cp, workers, _ := strings.Cut(strings.TrimPrefix(asked, "control plane "), ", workers ")
+	s.askedControlPlane, s.askedWorkers = cp, workers
+	return s
+}
+
+// allAt says whether every version of vs is v (and there is at least one).
+func allAt(vs []string, v string) bool {
+	return len(vs) > 0 && !slices.ContainsFunc(vs, func(x string) bool { return x != v })
+}
+
+// jumpTwoMinors moves one member from v1.35.0 to v1.37.0 with v1.36.0 listed as the chain,
+// through a member override, and samples its Machines every second: the control plane must
+// reach each step before any worker does, every worker must reach v1.36.0 before the control
+// plane is asked for v1.37.0, and no worker may ever run newer than a control-plane Machine.
+func jumpTwoMinors(t *testing.T, url string, repo *sourcev1.GitRepository, member string) {
+	t.Helper()
+	ctx := context.Background()
+	c := mgmt.APIServer.Client
+	pushChange(t, url, member+": v1.35.0 to v1.37.0 through v1.36.0", func(dir string) {
+		p := filepath.Join(dir, "tenant", "mec-cluster.yaml")
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		entry := "        name: " + member + "\n"
+		i := strings.Index(string(data), entry)
+		require.Positive(t, i)
+		j := strings.Index(string(data)[i:], "          wave: 1\n")
+		require.Positive(t, j)
+		at := i + j + len("          wave: 1\n")
+		doc := string(data)[:at] + "          override:\n            kubernetesVersion: v1.37.0\n            kubernetesVersions: [v1.36.0]\n" + string(data)[at:]
+		require.NoError(t, os.WriteFile(p, []byte(doc), 0o644))
+	})
+	reconcileNow(t, repo)
+
+	started := time.Now()
+	var samples []machineVersions
+	var violations, messages []string
+	wait(t, 20*time.Minute, member+" on v1.37.0, control plane and workers", func() (bool, string) {
+		s := sampleMachines(t, member)
+		at := time.Since(started).Seconds()
+		if len(samples) == 0 || s.String() != samples[len(samples)-1].String() {
+			samples = append(samples, s)
+			t.Logf("%5.0fs %s: %s", at, member, s)
+		}
+		if why := workerAheadOfControlPlane(t, member); why != "" {
+			violations = append(violations, fmt.Sprintf("at %.0fs: %s", at, why))
+		}
+		if s.askedControlPlane == "v1.37.0" && slices.Contains(s.workers, "v1.35.0") {
+			violations = append(violations, fmt.Sprintf("at %.0fs: the control plane asked for v1.37.0 while workers run %v", at, s.workers))
+		}
+		var cl automationv1alpha1.Cluster
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "edge", Name: member}, &cl); err != nil {
+			return false, err.Error()
+		}
+		if msg := conditions.GetMessage(&cl, "Ready"); len(messages) == 0 || messages[len(messages)-1] != msg {
+			messages = append(messages, msg)
+		}
+		time.Sleep(time.Second)
+		return allAt(s.controlPlane, "v1.37.0") && allAt(s.workers, "v1.37.0") && cl.Status.Phase == automationv1alpha1.ClusterPhaseReady, s.String()
+	})
+	assert.Empty(t, violations, "workers never ahead of the control plane, the second step only after the first")
+
+	// The asked versions, in the order they appeared: each step's control plane, then its workers.
+	var steps []string
+	for _, s := range samples {
+		step := "control plane " + s.askedControlPlane + ", workers " + s.askedWorkers
+		if len(steps) == 0 || steps[len(steps)-1] != step {
+			steps = append(steps, step)
+		}
+	}
+	if len(steps) > 0 && steps[0] == "control plane v1.35.0, workers v1.35.0" {
+		steps = steps[1:] // sampled before the controller wrote the first step
+	}
+	assert.Equal(t, []string{
+		"control plane v1.36.0, workers v1.35.0",
+		"control plane v1.36.0, workers v1.36.0",
+		"control plane v1.37.0, workers v1.36.0",
+		"control plane v1.37.0, workers v1.37.0",
+	}, steps, "two steps in order; samples: %v", samples)
+	// Each step's control plane ran before its workers were asked to move: no control-plane
+	// Machine older than the workers' asked version (it may be newer: the next step's).
+	for _, s := range samples {
+		asked, err := versionrules.Parse(s.askedWorkers)
+		require.NoError(t, err)
+		for _, v := range s.controlPlane {
+			if cp, err := versionrules.Parse(v); err == nil && cp.Compare(asked) < 0 {
+				t.Errorf("workers asked for %s while the control plane runs %v", s.askedWorkers, s.controlPlane)
+				break
+			}
+		}
+	}
+	assert.True(t, slices.ContainsFunc(messages, func(m string) bool {
+		return strings.Contains(m, "step 1 of 2 to v1.37.0") || strings.Contains(m, "workers wait for the control plane")
+	}), "the member said what it waited for: %q", messages)
+	for _, m := range messages {
+		t.Logf("%s said: %s", member, m)
+	}
 }

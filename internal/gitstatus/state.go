@@ -29,7 +29,10 @@ func maskRevisions(b []byte) []byte {
 // are CAPI's and the controllers' running commentary ("2 of 3 Machines have healthy control
 // plane components"): they change wording while nothing a reviewer follows (phase, versions,
 // readiness, reasons, registration) moves. The written document still carries the latest
-// message; it reaches Git with the next commit made for a change of state.
+// message; it reaches Git with the next commit made for a change of state. Messages of the
+// conditions in decidingMessages do decide: they say why an object is stuck or refused, and
+// change only with a new input (a downgrade refused, then a skipped minor refused, is the
+// same reason with another rule).
 func decisionForm(doc []byte) []byte {
 	masked := maskRevisions(doc)
 	if !bytes.HasPrefix(doc, []byte(Header+"\n")) {
@@ -47,6 +50,9 @@ func decisionForm(doc []byte) []byte {
 		if c.Kind != yaml.MappingNode {
 			continue
 		}
+		if t := mappingValue(c, "type"); t != nil && slices.Contains(decidingMessages, t.Value) {
+			continue
+		}
 		for i := 0; i+1 < len(c.Content); i += 2 {
 			if c.Content[i].Value == "message" {
 				c.Content = slices.Delete(c.Content, i, i+2)
@@ -60,6 +66,11 @@ func decisionForm(doc []byte) []byte {
 	}
 	return out
 }
+
+// decidingMessages are the condition types whose message is state, not commentary: Stalled
+// (why nothing moves until an input changes) and the Fleet's UpgradeRefused (which clusters
+// refuse their change, by which rule).
+var decidingMessages = []string{"Stalled", "UpgradeRefused"}
 
 // mappingValue is the value of key in a YAML mapping node, nil when n is not a mapping or
 // has no such key.

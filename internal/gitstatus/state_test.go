@@ -155,3 +155,25 @@ func TestStateDigestIgnoresConditionMessages(t *testing.T) {
 	s.Clusters[1].Status.Conditions[1].Reason = "WaitingForControlPlane"
 	assert.NotEqual(t, base, StateDigest(render(t, s)))
 }
+
+// A refusal that changes its rule (a downgrade refused, then a skipped minor) is a new state:
+// the Stalled message decides a commit, while a reworded Ready message alone still does not.
+func TestPlanCommitsAStalledMessage(t *testing.T) {
+	stalled := func(msg string) Snapshot {
+		s := seed()
+		s.Clusters[1].Status.Conditions = append(s.Clusters[1].Status.Conditions,
+			metav1.Condition{Type: "Stalled", Status: "True", Reason: "UpgradeRefused", Message: msg})
+		return s
+	}
+	tree := committed(t, render(t, stalled("kubernetesVersion v1.34.1 is older than v1.35.0 (rule no-downgrade)")))
+
+	changes, err := Plan(DefaultDir, "starlab/starlab", render(t, stalled("kubernetesVersion v1.37.0 skips v1.36 (rule no-minor-skip)")), tree)
+	require.NoError(t, err)
+	assert.Contains(t, changes, "status/starlab/cluster/seoul-edge-cluster.yaml", "another rule: a commit")
+
+	s := stalled("kubernetesVersion v1.34.1 is older than v1.35.0 (rule no-downgrade)")
+	s.Clusters[1].Status.Conditions[1].Message = "2 of 3 Machines have healthy control plane components"
+	changes, err = Plan(DefaultDir, "starlab/starlab", render(t, s), tree)
+	require.NoError(t, err)
+	assert.Nil(t, changes, "commentary alone: no commit")
+}
