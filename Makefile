@@ -87,6 +87,11 @@ faults: e2e-tools ## The fault suite (faults/): kill, restart and cut each part 
 bench: tools ## Benchmarks on one core; prints time, memory, peak RSS and API requests.
 	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 -timeout 30m ./...
 
+.PHONY: bench-chain
+bench-chain: tools ## 1,000 clusters through the Fleet and Cluster controllers, then Flux kustomize-controller on the same objects; one table.
+	$(TOOLS) kustomize-controller
+	LKAAS_BENCH_CHAIN=1 $(GO) test -run '^$$' -bench '^BenchmarkChain1000Clusters$$' -benchtime 1x -timeout 90m -v ./controllers/
+
 ##@ Run
 
 .PHONY: demo

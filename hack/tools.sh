@@ -23,6 +23,7 @@ controller-gen|controller-gen|v0.23.0|sigs.k8s.io/controller-tools/cmd/controlle
 staticcheck|staticcheck|v0.8.2|honnef.co/go/tools/cmd/staticcheck|
 helm|helm|v3.22.0|helm.sh/helm/v3/cmd/helm|
 source-controller|source-controller|v1.9.6|github.com/fluxcd/source-controller|
+kustomize-controller|kustomize-controller|v1.9.6|github.com/fluxcd/kustomize-controller|
 capi-core|capi|v1.14.2|sigs.k8s.io/cluster-api/core|
 capi-kubeadm-bootstrap|capi|v1.14.2|sigs.k8s.io/cluster-api/bootstrap/kubeadm|
 capi-kubeadm-control-plane|capi|v1.14.2|sigs.k8s.io/cluster-api/controlplane/kubeadm|
@@ -32,7 +33,7 @@ TABLE
 
 # The tools `make tools` builds when none is named; kube-controller-manager, source-controller
 # and the Cluster API managers are for the full management plane (`make e2e-tools`, end-to-end
-# runs and the demo) and are built on request.
+# runs and the demo) and are built on request; kustomize-controller only for `make bench-chain`.
 DEFAULT_TOOLS=(kube-apiserver etcd controller-gen helm)
 
 path_of() { # name -> cached binary path
