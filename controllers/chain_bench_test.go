@@ -24,8 +24,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/render"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // The kustomize-controller the chain benchmark runs beside L-KaaS (hack/tools.sh builds it).
@@ -85,7 +85,7 @@ func BenchmarkChain1000Clusters(b *testing.B) {
 	if os.Getenv("LKAAS_BENCH_CHAIN") == "" {
 		b.Skip("the chain benchmark runs with `make bench-chain` (LKAAS_BENCH_CHAIN=1): it takes minutes and kustomize-controller")
 	}
-	kcPath, err := testenv.BuiltToolPath("kustomize-controller")
+	kcPath, err := plane.BuiltToolPath("kustomize-controller")
 	if err != nil {
 		b.Fatalf("%v (make bench-chain builds it)", err)
 	}
@@ -364,9 +364,9 @@ var kustomizationGVK = schema.GroupVersionKind{Group: "kustomize.toolkit.fluxcd.
 
 // startKustomizeController installs the Kustomization CRD and starts kustomize-controller
 // against the suite's API server, with the same client rate limits as the L-KaaS manager.
-func startKustomizeController(b *testing.B, path string) (*testenv.Process, func()) {
+func startKustomizeController(b *testing.B, path string) (*plane.Process, func()) {
 	b.Helper()
-	dir, err := testenv.ModuleDir(kustomizeControllerModule, kustomizeControllerVersion)
+	dir, err := plane.ModuleDir(kustomizeControllerModule, kustomizeControllerVersion)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -382,15 +382,15 @@ func startKustomizeController(b *testing.B, path string) (*testenv.Process, func
 	if err := os.WriteFile(kcfg, kubeconfig, 0o600); err != nil {
 		b.Fatal(err)
 	}
-	metricsPort, err := testenv.FreePort()
+	metricsPort, err := plane.FreePort()
 	if err != nil {
 		b.Fatal(err)
 	}
-	healthPort, err := testenv.FreePort()
+	healthPort, err := plane.FreePort()
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := testenv.StartProcess(testenv.ProcessSpec{Name: "kustomize-controller", Path: path, LogDir: work,
+	p, err := plane.StartProcess(plane.ProcessSpec{Name: "kustomize-controller", Path: path, LogDir: work,
 		Env: []string{"KUBECONFIG=" + kcfg, "RUNTIME_NAMESPACE=default"},
 		Args: []string{
 			fmt.Sprintf("--metrics-addr=127.0.0.1:%d", metricsPort), fmt.Sprintf("--health-addr=127.0.0.1:%d", healthPort),
@@ -400,7 +400,7 @@ func startKustomizeController(b *testing.B, path string) (*testenv.Process, func
 	if err != nil {
 		b.Fatal(err)
 	}
-	stop := func() { _ = p.Stop(10 * time.Second) }
+	stop := func() { _ = p.StopWithin(10 * time.Second) }
 	if err := p.WaitForLog(2*time.Minute, "Starting workers"); err != nil {
 		stop()
 		b.Fatalf("kustomize-controller did not start: %v\n%s", err, p.Tail(30))
