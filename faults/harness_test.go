@@ -366,32 +366,37 @@ func (tn *tenant) invariants(faultEnded time.Time) (writes int) {
 		}
 		applied.CAPIClusters[capi.GetName()] = owner
 	}
-	kinds := map[string]string{} // kind → apiVersion
+	kinds := map[string]string{} // kind → group/version
 	if f.Status.Inventory != nil {
 		for _, e := range f.Status.Inventory.Entries {
 			applied.Inventory = append(applied.Inventory, e.ID)
 			parts := strings.Split(e.ID, "_")
-			kinds[parts[len(parts)-1]] = e.Version
-		}
-	}
-	for kind, version := range kinds {
-		var list unstructured.UnstructuredList
-		list.SetKind(kind + "List")
-		group := ""
-		for _, e := range f.Status.Inventory.Entries {
-			parts := strings.Split(e.ID, "_")
-			if parts[len(parts)-1] == kind {
-				group = parts[len(parts)-2]
+			group, kind := parts[len(parts)-2], parts[len(parts)-1]
+			kinds[kind] = e.Version
+			if group != "" {
+				kinds[kind] = group + "/" + e.Version
 			}
 		}
-		if group == "" {
-			list.SetAPIVersion(version)
-		} else {
-			list.SetAPIVersion(group + "/" + version)
+	}
+	applied.Labelled = map[string]string{}
+	idOf := func(namespace, name, apiVersion, kind string) string {
+		group, _, _ := strings.Cut(apiVersion, "/")
+		if !strings.Contains(apiVersion, "/") {
+			group = ""
 		}
+		return fmt.Sprintf("%s_%s_%s_%s", namespace, name, group, kind)
+	}
+	for kind, apiVersion := range kinds {
+		var list unstructured.UnstructuredList
+		list.SetAPIVersion(apiVersion)
+		list.SetKind(kind + "List")
 		require.NoError(t, c.List(ctx, &list, client.MatchingLabels{apply.FleetNameLabel: f.Name, apply.FleetNamespaceLabel: f.Namespace}))
 		for _, o := range list.Items {
-			applied.Labelled = append(applied.Labelled, fmt.Sprintf("%s_%s_%s_%s", o.GetNamespace(), o.GetName(), group, kind))
+			owner := ""
+			if ref := metav1.GetControllerOf(&o); ref != nil {
+				owner = idOf(o.GetNamespace(), ref.Name, ref.APIVersion, ref.Kind)
+			}
+			applied.Labelled[idOf(o.GetNamespace(), o.GetName(), apiVersion, kind)] = owner
 		}
 	}
 	report(t, "applied", CheckApplied(applied))

@@ -23,8 +23,10 @@ type Applied struct {
 	CAPIClusters map[string]string
 	// Inventory is the Fleet's inventory (object IDs).
 	Inventory []string
-	// Labelled are the IDs of the objects that carry the Fleet's labels.
-	Labelled []string
+	// Labelled maps the ID of each object that carries the Fleet's labels to the ID of the
+	// object that owns it as its controller ("" when none): a LogicalCluster's member
+	// Clusters carry the labels and belong to the LogicalCluster, not to the inventory.
+	Labelled map[string]string
 }
 
 // CheckApplied: every cluster in Git exists once as an L-KaaS Cluster with one CAPI Cluster
@@ -59,14 +61,16 @@ func CheckApplied(a Applied) []string {
 			out = append(out, fmt.Sprintf("cluster %s has %d CAPI clusters, want 1", c, n))
 		}
 	}
-	inv, labelled := set(a.Inventory), set(a.Labelled)
-	for _, id := range sorted(labelled) {
-		if !inv[id] {
-			out = append(out, "orphan: "+id+" carries the Fleet's labels but is not in its inventory")
+	inv := set(a.Inventory)
+	for _, id := range sorted(keys(a.Labelled)) {
+		owner := a.Labelled[id]
+		_, ownerLabelled := a.Labelled[owner]
+		if !inv[id] && (owner == "" || !inv[owner] && !ownerLabelled) {
+			out = append(out, "orphan: "+id+" carries the Fleet's labels but is neither in its inventory nor owned by what is")
 		}
 	}
 	for _, id := range sorted(inv) {
-		if !labelled[id] {
+		if _, ok := a.Labelled[id]; !ok {
 			out = append(out, "lost: "+id+" is in the inventory but not on the API server")
 		}
 	}
@@ -99,7 +103,7 @@ type AuditEvent struct {
 	Verb      string    `json:"verb"`
 	UserAgent string    `json:"userAgent"`
 	User      string    `json:"user"`
-	Object    string    `json:"object"` // resource/namespace/name
+	Object    string    `json:"object"` // group/resource/namespace/name
 	Code      int       `json:"code"`
 	DryRun    bool      `json:"dryRun"`
 	Time      time.Time `json:"time"`
@@ -122,6 +126,7 @@ func ReadAudit(r io.Reader) ([]AuditEvent, error) {
 				Username string `json:"username"`
 			} `json:"impersonatedUser"`
 			ObjectRef *struct {
+				APIGroup    string `json:"apiGroup"`
 				Resource    string `json:"resource"`
 				Namespace   string `json:"namespace"`
 				Name        string `json:"name"`
@@ -145,7 +150,8 @@ func ReadAudit(r io.Reader) ([]AuditEvent, error) {
 			if e.ObjectRef.Subresource != "" {
 				res += "/" + e.ObjectRef.Subresource
 			}
-			ev.Object = res + "/" + e.ObjectRef.Namespace + "/" + e.ObjectRef.Name
+			// CAPI's and L-KaaS's Clusters share the resource name, namespace and name.
+			ev.Object = e.ObjectRef.APIGroup + "/" + res + "/" + e.ObjectRef.Namespace + "/" + e.ObjectRef.Name
 		}
 		if e.ResponseStatus != nil {
 			ev.Code = e.ResponseStatus.Code

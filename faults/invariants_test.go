@@ -16,8 +16,8 @@ func TestCheckApplied(t *testing.T) {
 			WantClusters: []string{"a", "b"},
 			Clusters:     []string{"a", "b"},
 			CAPIClusters: map[string]string{"a": "a", "b": "b"},
-			Inventory:    []string{"ns_a_automation_Cluster", "ns_b_automation_Cluster"},
-			Labelled:     []string{"ns_a_automation_Cluster", "ns_b_automation_Cluster"},
+			Inventory:    []string{"ns_a_automation_Cluster", "ns_b_automation_Cluster", "ns_l_intent_LogicalCluster"},
+			Labelled:     map[string]string{"ns_a_automation_Cluster": "", "ns_b_automation_Cluster": "", "ns_m_automation_Cluster": "ns_l_intent_LogicalCluster", "ns_l_intent_LogicalCluster": ""},
 		}
 	}
 	cases := []struct {
@@ -30,8 +30,9 @@ func TestCheckApplied(t *testing.T) {
 		{"an orphan cluster", func(a *Applied) { a.Clusters = append(a.Clusters, "c") }, "orphan: cluster c is applied but not in Git"},
 		{"a second CAPI cluster", func(a *Applied) { a.CAPIClusters["a-2"] = "a" }, "cluster a has 2 CAPI clusters, want 1"},
 		{"a CAPI cluster without owner", func(a *Applied) { a.CAPIClusters["x"] = "" }, "orphan: CAPI cluster x has no L-KaaS owner"},
-		{"an object outside the inventory", func(a *Applied) { a.Labelled = append(a.Labelled, "ns_z_automation_Cluster") }, "orphan: ns_z_automation_Cluster carries the Fleet's labels"},
-		{"an inventory entry gone", func(a *Applied) { a.Labelled = a.Labelled[:1] }, "lost: ns_b_automation_Cluster is in the inventory"},
+		{"an object outside the inventory", func(a *Applied) { a.Labelled["ns_z_automation_Cluster"] = "" }, "orphan: ns_z_automation_Cluster carries the Fleet's labels"},
+		{"an object whose owner is gone", func(a *Applied) { a.Labelled["ns_z_automation_Cluster"] = "ns_gone_intent_LogicalCluster" }, "orphan: ns_z_automation_Cluster"},
+		{"an inventory entry gone", func(a *Applied) { delete(a.Labelled, "ns_b_automation_Cluster") }, "lost: ns_b_automation_Cluster is in the inventory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,23 +61,27 @@ func TestCheckConditions(t *testing.T) {
 
 func TestReadAuditAndCheckCreatedOnce(t *testing.T) {
 	log := strings.Join([]string{
-		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:00Z"}`,
-		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":200},"stageTimestamp":"2026-12-05T07:00:01Z"}`,
-		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x?dryRun=All","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"b"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:02Z"}`,
+		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x","user":{"username":"admin"},"objectRef":{"apiGroup":"automation","resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:00Z"}`,
+		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x","user":{"username":"admin"},"objectRef":{"apiGroup":"automation","resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":200},"stageTimestamp":"2026-12-05T07:00:01Z"}`,
+		`{"verb":"patch","userAgent":"lkaas/v0","requestURI":"/apis/x?dryRun=All","user":{"username":"admin"},"objectRef":{"apiGroup":"automation","resource":"clusters","namespace":"ns","name":"b"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:02Z"}`,
 		`{"verb":"create","userAgent":"manager/v1","user":{"username":"admin"},"objectRef":{"resource":"machines","namespace":"ns","name":"m"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:03Z"}`,
-		`{"verb":"get","userAgent":"lkaas/v0","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":200},"stageTimestamp":"2026-12-05T07:00:04Z"}`,
+		`{"verb":"get","userAgent":"lkaas/v0","user":{"username":"admin"},"objectRef":{"apiGroup":"automation","resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":200},"stageTimestamp":"2026-12-05T07:00:04Z"}`,
 	}, "\n")
 	events, err := ReadAudit(strings.NewReader(log))
 	assert.NoError(t, err)
 	assert.Len(t, events, 5)
 	assert.Empty(t, CheckCreatedOnce(events, "ns"), "one creation, one update, a dry run, another client's create")
+	sameNameOtherGroup := log + "\n" + `{"verb":"create","userAgent":"lkaas/v0","user":{"username":"admin"},"objectRef":{"apiGroup":"cluster.x-k8s.io","resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:05Z"}`
+	events2, err := ReadAudit(strings.NewReader(sameNameOtherGroup))
+	assert.NoError(t, err)
+	assert.Empty(t, CheckCreatedOnce(events2, "ns"), "CAPI's Cluster of the same name is another object")
 	since, _ := time.Parse(time.RFC3339, "2026-12-05T07:00:01Z")
 	assert.Equal(t, 1, CountWrites(events, "ns", since), "the update only: the dry run and the read are not writes")
 
-	recreated := log + "\n" + `{"verb":"create","userAgent":"lkaas/v0","user":{"username":"admin"},"objectRef":{"resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:05Z"}`
+	recreated := log + "\n" + `{"verb":"create","userAgent":"lkaas/v0","user":{"username":"admin"},"objectRef":{"apiGroup":"automation","resource":"clusters","namespace":"ns","name":"a"},"responseStatus":{"code":201},"stageTimestamp":"2026-12-05T07:00:05Z"}`
 	events, err = ReadAudit(strings.NewReader(recreated))
 	assert.NoError(t, err)
-	assertViolation(t, CheckCreatedOnce(events, "ns"), "duplicated: clusters/ns/a created 2 times")
+	assertViolation(t, CheckCreatedOnce(events, "ns"), "duplicated: automation/clusters/ns/a created 2 times")
 }
 
 func TestCheckWaves(t *testing.T) {
