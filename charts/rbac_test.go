@@ -144,7 +144,9 @@ func testChartRBAC(t *testing.T, lockdown bool) {
 	watches := &watchLog{}
 	cfg.WrapTransport = watches.wrap
 	opts := manager.Options{MetricsAddr: "0", HealthAddr: "0", ConcurrentReconciles: 2, LeaderElectionNS: releaseNamespace,
-		SharedProfileNamespaces: []string{"default"}, DefaultServiceAccount: defaultServiceAccount}
+		SharedProfileNamespaces: []string{"default"}, DefaultServiceAccount: defaultServiceAccount,
+		// The lockdown run starts a second manager in this process.
+		SkipNameValidation: true}
 	opts.LeaderElection.Enable = true
 	opts.LeaderElection.LeaseDuration, opts.LeaderElection.RenewDeadline, opts.LeaderElection.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
 	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}
@@ -420,7 +422,9 @@ func publish(ctx context.Context, t *testing.T, env *testenv.Env) string {
 	copyTree(t, filepath.Join(root, "gitops-examples", "fleet-repo", "profiles"), filepath.Join(dir, "profiles"))
 	copyTree(t, filepath.Join(root, "gitops-examples", "fleet-repo", "templates"), filepath.Join(dir, "templates"))
 	copyTree(t, "testdata/fleet/tenants", filepath.Join(dir, "tenants"))
-	copyTree(t, "testdata/fleet/addons", filepath.Join(dir, "addons"))
+	// The example profiles name manifests under addons/; the test tenant's own go beside them.
+	copyTree(t, filepath.Join(root, "gitops-examples", "fleet-repo", "addons"), filepath.Join(dir, "addons"))
+	copyTree(t, "testdata/fleet/addons/.", filepath.Join(dir, "addons"))
 
 	server, err := testserver.NewTempArtifactServer()
 	require.NoError(t, err)

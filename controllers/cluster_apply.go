@@ -122,7 +122,7 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 		case err != nil && !apierrors.IsNotFound(err):
 			return len(written), fmt.Errorf("reading %s: %w", refOf(o), err)
 		}
-		toApply, err := forAutoscaler(ctx, writer, o, live, err == nil)
+		toApply, err := forAutoscaler(ctx, writer, r.APIReader, o, live, err == nil)
 		if err != nil {
 			return len(written), err
 		}

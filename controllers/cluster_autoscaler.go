@@ -42,7 +42,10 @@ func autoscaledRange(o *unstructured.Unstructured) (lo, hi int64, ok bool) {
 // A new one starts at the range's minimum (replicas set only at creation, as Cluster API
 // recommends, so nothing depends on its defaulting webhook). An existing one whose replicas
 // L-KaaS still owns — it had a fixed count, or L-KaaS created it — is first handed over.
-func forAutoscaler(ctx context.Context, writer client.Client, desired, live *unstructured.Unstructured, exists bool) (*unstructured.Unstructured, error) {
+//
+// Who owns replicas is in the managed fields, which the manager's cache strips, so the live
+// object is read again from the API server (apiReader) before deciding.
+func forAutoscaler(ctx context.Context, writer client.Client, apiReader client.Reader, desired, live *unstructured.Unstructured, exists bool) (*unstructured.Unstructured, error) {
 	lo, hi, ok := autoscaledRange(desired)
 	if !ok {
 		return desired, nil
@@ -51,6 +54,14 @@ func forAutoscaler(ctx context.Context, writer client.Client, desired, live *uns
 		out := desired.DeepCopy()
 		_ = unstructured.SetNestedField(out.Object, lo, "spec", "replicas")
 		return out, nil
+	}
+	if apiReader != nil && len(live.GetManagedFields()) == 0 {
+		fresh := &unstructured.Unstructured{}
+		fresh.SetGroupVersionKind(live.GroupVersionKind())
+		if err := apiReader.Get(ctx, client.ObjectKeyFromObject(live), fresh); err != nil {
+			return nil, fmt.Errorf("reading %s for its replicas' owner: %w", refOf(desired), err)
+		}
+		live = fresh
 	}
 	current, has, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
 	if !has || !ownsReplicas(live, apply.DefaultFieldManager) {

@@ -36,7 +36,9 @@ func WriteMecRepository(dir string) error {
 		return err
 	}
 	examples := filepath.Join(root, "gitops-examples")
-	for _, sub := range []string{"profiles", "templates"} {
+	// The profiles name manifests under addons/ (Multus, a StorageClass): a repository with
+	// the profiles must carry them, or its Fleet refuses the revision.
+	for _, sub := range []string{"profiles", "templates", "addons"} {
 		if err := os.CopyFS(filepath.Join(dir, sub), os.DirFS(filepath.Join(examples, "fleet-repo", sub))); err != nil {
 			return fmt.Errorf("demo: copying the example %s: %w", sub, err)
 		}

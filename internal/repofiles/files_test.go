@@ -25,6 +25,9 @@ func TestRenderingFromPublishedFilesEqualsRenderingFromTheRepository(t *testing.
 	require.NoError(t, err)
 	paths := Referenced(set)
 	assert.Equal(t, []string{
+		"addons/multus/multus.yaml",
+		"addons/multus/networks.yaml",
+		"addons/storage/default-storageclass.yaml",
 		"templates/docker-inmemory/cluster-template.yaml",
 		"templates/openstack/cluster-template.yaml",
 	}, paths)
