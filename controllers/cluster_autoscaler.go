@@ -43,8 +43,8 @@ func autoscaledRange(o *unstructured.Unstructured) (lo, hi int64, ok bool) {
 // recommends, so nothing depends on its defaulting webhook). An existing one whose replicas
 // L-KaaS still owns — it had a fixed count, or L-KaaS created it — is first handed over.
 //
-// Who owns replicas is in the managed fields, which the manager's cache strips, so the live
-// object is read again from the API server (apiReader) before deciding.
+// Who owns replicas is in the managed fields; a cache that strips them (a memory transform)
+// would hide it, so then the live object is read again from the API server (apiReader).
 func forAutoscaler(ctx context.Context, writer client.Client, apiReader client.Reader, desired, live *unstructured.Unstructured, exists bool) (*unstructured.Unstructured, error) {
 	lo, hi, ok := autoscaledRange(desired)
 	if !ok {

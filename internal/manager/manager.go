@@ -217,9 +217,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 
 	shutdown := o.GracefulShutdownPeriod
-	// No controller reads managed fields; at 1,000 clusters they are a large share of every
-	// cached CAPI object and Cluster, so the cache drops them.
-	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	// Managed fields stay in the cache: stripping them (to save memory at 1,000 clusters)
+	// broke the autoscaler's hand-over and made the EMCO registrars work on Fleet edits
+	// they should ignore (TestClusterRegistrarLifecycle); its saving was never measured.
+	cacheOpts := cache.Options{}
 	ns, err := o.watchNamespace()
 	if err != nil {
 		return nil, err
