@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
@@ -354,9 +355,14 @@ func TestExistingMemberOfALogicalCluster(t *testing.T) {
 
 	// The existing member leaves the spec: out of the logical cloud and clm; its Secret and
 	// its API server stay.
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(lc), lc))
-	lc.Spec.Clusters = lc.Spec.Clusters[1:]
-	require.NoError(t, env.Client.Update(ctx, lc))
+	// The controllers write the LogicalCluster too: a conflict means read again and retry.
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(lc), lc); err != nil {
+			return err
+		}
+		lc.Spec.Clusters = lc.Spec.Clusters[1:]
+		return env.Client.Update(ctx, lc)
+	}))
 	waitEMCO(t, emu, "lets the existing member go", func(st emcotest.State) bool {
 		cloud, ok := st.LogicalCloud("dcn", "mec-cluster")
 		_, registered := st.Cluster("starlab", "core-cluster")
