@@ -220,8 +220,10 @@ func (tn *tenant) head() string {
 // push commits change to main and asks source-controller to fetch it, as a Flux Receiver does.
 func (tn *tenant) push(message string, change func(dir string)) string {
 	tn.t.Helper()
+	// A person pushes to the Git server itself: the push gate stands only between the Git
+	// server and L-KaaS (and source-controller).
 	dir := filepath.Join(tn.t.TempDir(), "repo")
-	gitCLI(tn.t, "", "clone", "--quiet", "--branch", "main", tn.url, dir)
+	gitCLI(tn.t, "", "clone", "--quiet", "--branch", "main", gitServer.HTTPAddress()+"/"+tn.ns+".git", dir)
 	change(dir)
 	gitCLI(tn.t, dir, "add", "-A")
 	gitCLI(tn.t, dir, "commit", "--quiet", "-m", message)
