@@ -21,6 +21,7 @@ import (
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
 	"github.com/dcn-ssu/lkaas/internal/plane"
+	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // The first version the demo's clusters run, and the one the rollouts move them to.
@@ -411,6 +412,6 @@ func readFile(path string) string {
 
 // gitTry clones the status branch into dir; an error while it does not exist yet.
 func gitTry(dir, url string) error {
-	_, err := gitOutput("", "clone", "--quiet", "--branch", "lkaas/status", url, dir)
+	_, err := testenv.Git("", "clone", "--quiet", "--branch", "lkaas/status", url, dir)
 	return err
 }

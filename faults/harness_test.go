@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"github.com/dcn-ssu/lkaas/internal/demo"
 	"github.com/dcn-ssu/lkaas/internal/emco/emcotest"
 	"github.com/dcn-ssu/lkaas/internal/plane"
+	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // Bounds on the waits: far above what the plane needs on a loaded 2-core machine; a test
@@ -486,37 +486,17 @@ func record(t *testing.T, r result) {
 // account of what it saw and where the plane's logs are.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %s; last seen: %s\n(management plane logs: %s)", what, timeout, state, mgmt.LogDir)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testenv.Eventually(t, timeout, what, mgmt.LogDir, cond)
 }
 
 // gitCLI runs the git command line in dir ("" for the working directory).
 func gitCLI(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	out, err := gitOutput(dir, args...)
+	out, err := testenv.Git(dir, args...)
 	if err != nil {
 		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
-}
-
-func gitOutput(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Faults", "GIT_AUTHOR_EMAIL=faults@example.com",
-		"GIT_COMMITTER_NAME=Faults", "GIT_COMMITTER_EMAIL=faults@example.com", "GIT_TERMINAL_PROMPT=0",
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	return strings.TrimSpace(string(out)), err
 }
 
 // scrape sums a metric's series on a controller replica's metrics endpoint.

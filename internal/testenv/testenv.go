@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -83,4 +84,33 @@ func (o *Output) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.buf.String()
+}
+
+// Eventually polls cond every 100 ms until it holds or timeout passes; then t fails with
+// cond's last account of what it saw and where the logs are (the plane's directory).
+func Eventually(t testing.TB, timeout time.Duration, what, logs string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %s; last seen: %s\n(management plane logs: %s)", what, timeout, state, logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Git runs the git command line in dir ("" for the working directory) as a test author, with
+// no user or system configuration and no prompt, and returns its trimmed output.
+func Git(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=L-KaaS tests", "GIT_AUTHOR_EMAIL=tests@example.com",
+		"GIT_COMMITTER_NAME=L-KaaS tests", "GIT_COMMITTER_EMAIL=tests@example.com", "GIT_TERMINAL_PROMPT=0",
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }
