@@ -38,10 +38,7 @@ func TestControllerKilledMidFirstApply(t *testing.T) {
 	ctrl := startController(t, "lkaas-a")
 	tn := newTenant(t, 4)
 	tn.start()
-	waitFor(t, convergeWait, "the first apply under way", func() (bool, string) {
-		n := len(tn.capiClusters())
-		return n >= 1 && n < len(tn.clusters), fmt.Sprintf("%d of %d CAPI clusters", n, len(tn.clusters))
-	})
+	tn.waitFirstApplyUnderWay()
 	t.Logf("killing the controller with %d of %d CAPI clusters made", len(tn.capiClusters()), len(tn.clusters))
 	killController(t, ctrl)
 	ended := time.Now()
@@ -83,6 +80,15 @@ func TestControllerKilledMidWaveUpgrade(t *testing.T) {
 	writes := tn.invariants(ended)
 	record(t, result{fault: "L-KaaS controller SIGKILL, restart", when: "mid wave upgrade (centre's control plane rolling)", converge: took, writes: writes})
 	t.Logf("%d rollout samples", len(samples))
+}
+
+// waitFirstApplyUnderWay waits until some of the tenant's CAPI clusters exist, not all.
+func (tn *tenant) waitFirstApplyUnderWay() {
+	tn.t.Helper()
+	waitFor(tn.t, convergeWait, "the first apply under way", func() (bool, string) {
+		n := len(tn.capiClusters())
+		return n >= 1 && n < len(tn.clusters), fmt.Sprintf("%d of %d CAPI clusters", n, len(tn.clusters))
+	})
 }
 
 // appliedOnce: every L-KaaS Cluster and every KubeadmControlPlane was written once, at its
@@ -211,10 +217,7 @@ func TestAPIServerRestartMidApply(t *testing.T) {
 	startController(t, "lkaas-a")
 	tn := newTenant(t, 4)
 	tn.start()
-	waitFor(t, convergeWait, "the first apply under way", func() (bool, string) {
-		n := len(tn.capiClusters())
-		return n >= 1 && n < len(tn.clusters), fmt.Sprintf("%d of %d CAPI clusters", n, len(tn.clusters))
-	})
+	tn.waitFirstApplyUnderWay()
 	restart(t, plane.KubeAPIServer, (plane.Part).Stop, 5*time.Second)
 	ended := time.Now()
 	took := tn.waitConverged(convergeWait, tn.head(), fromVersion)
