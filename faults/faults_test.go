@@ -5,6 +5,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -350,7 +351,13 @@ func TestEMCOFailsAndHangs(t *testing.T) {
 		require.Positive(t, i)
 		require.NoError(t, os.WriteFile(p, []byte(doc[:i]), 0o644))
 	})
-	time.Sleep(20 * time.Second)
+	// The registrar must have tried EMCO, and been refused, twice more before "CAPI keeps
+	// gwangju" says anything.
+	refusedBefore := refusedDeletes(tn.emu.Requests())
+	waitFor(t, convergeWait, "two more refused EMCO deletions", func() (bool, string) {
+		n := refusedDeletes(tn.emu.Requests())
+		return n >= refusedBefore+2, fmt.Sprintf("%d refused", n-refusedBefore)
+	})
 	capi := tn.get("cluster.x-k8s.io/v1beta2", "Cluster", "gwangju-edge-cluster")
 	require.NotNil(t, capi, "CAPI keeps gwangju while EMCO cannot be told")
 	assert.Nil(t, capi.GetDeletionTimestamp(), "CAPI does not delete gwangju while EMCO fails")
@@ -360,6 +367,14 @@ func TestEMCOFailsAndHangs(t *testing.T) {
 		_, registered := tn.emu.State().Cluster(tn.ns, "gwangju-edge-cluster")
 		return !registered && tn.get("cluster.x-k8s.io/v1beta2", "Cluster", "gwangju-edge-cluster") == nil, fmt.Sprintf("registered %v", registered)
 	})
+	var deregistered time.Time
+	for _, r := range tn.emu.Requests() {
+		if r.Method == http.MethodDelete && r.Status < 300 && r.Status > 0 && strings.HasSuffix(r.Path, "/clusters/gwangju-edge-cluster") && deregistered.IsZero() {
+			deregistered = r.Time
+		}
+	}
+	report(t, "deregistered first", CheckDeregisteredFirst("gwangju-edge-cluster", deregistered,
+		FirstDelete(readAudit(t), "cluster.x-k8s.io/clusters/"+tn.ns+"/gwangju-edge-cluster")))
 	record(t, result{fault: "EMCO 500", when: "member removal", converge: time.Since(ended), writes: CountWrites(readAudit(t), tn.ns, ended)})
 }
 
@@ -394,6 +409,7 @@ func TestLeaderKilledMidRollout(t *testing.T) {
 	took := tn.waitConverged(rolloutWait, revision, toVersion)
 	report(t, "waves", CheckWaves(sampler(), mecMembers, 1))
 	tn.eachStepOnce(before)
+	report(t, "one writer at a time", CheckOneWriterAtATime(readAudit(t), tn.ns))
 	writes := tn.invariants(ended)
 	record(t, result{fault: "two replicas, leader SIGKILL", when: "mid rollout", converge: took, writes: writes})
 }
@@ -417,4 +433,15 @@ func readFile(path string) string {
 func gitTry(dir, url string) error {
 	_, err := testenv.Git("", "clone", "--quiet", "--branch", "lkaas/status", url, dir)
 	return err
+}
+
+// refusedDeletes counts EMCO's 5xx answers to deletions (the registrar's attempts while EMCO fails).
+func refusedDeletes(requests []emcotest.Request) int {
+	n := 0
+	for _, r := range requests {
+		if r.Method == http.MethodDelete && r.Status >= 500 {
+			n++
+		}
+	}
+	return n
 }

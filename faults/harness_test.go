@@ -52,11 +52,16 @@ func startController(t *testing.T, name string) *plane.Process {
 	metrics, err := plane.FreePort()
 	require.NoError(t, err)
 	healthAddr := "127.0.0.1:" + strconv.Itoa(health)
+	// Each replica authenticates as a user of its own name, so the audit log says which wrote.
+	kubeconfig, err := mgmt.APIServer.AdminKubeconfig(name)
+	require.NoError(t, err)
+	kubeconfigPath := filepath.Join(t.TempDir(), name+".kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfigPath, kubeconfig, 0o600))
 	proc, err := mgmt.StartProcess(plane.ProcessSpec{
 		Name: name,
 		Path: lkaasBin,
 		Args: []string{"controller",
-			"--kubeconfig=" + mgmt.Kubeconfig,
+			"--kubeconfig=" + kubeconfigPath,
 			"--health-addr=" + healthAddr,
 			"--metrics-addr=127.0.0.1:" + strconv.Itoa(metrics),
 			"--enable-leader-election",

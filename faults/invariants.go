@@ -102,8 +102,9 @@ func CheckConditions(conds []Condition) []string {
 type AuditEvent struct {
 	Verb      string    `json:"verb"`
 	UserAgent string    `json:"userAgent"`
-	User      string    `json:"user"`
-	Object    string    `json:"object"` // group/resource/namespace/name
+	User      string    `json:"user"`      // the impersonated user when there is one
+	Requester string    `json:"requester"` // who authenticated (a controller replica)
+	Object    string    `json:"object"`    // group/resource/namespace/name
 	Code      int       `json:"code"`
 	DryRun    bool      `json:"dryRun"`
 	Time      time.Time `json:"time"`
@@ -140,7 +141,7 @@ func ReadAudit(r io.Reader) ([]AuditEvent, error) {
 		if err := json.Unmarshal(s.Bytes(), &e); err != nil {
 			return nil, fmt.Errorf("audit log: %w", err)
 		}
-		ev := AuditEvent{Verb: e.Verb, UserAgent: e.UserAgent, User: e.User.Username, Time: e.StageTimestamp,
+		ev := AuditEvent{Verb: e.Verb, UserAgent: e.UserAgent, User: e.User.Username, Requester: e.User.Username, Time: e.StageTimestamp,
 			DryRun: strings.Contains(e.RequestURI, "dryRun=")}
 		if e.ImpersonatedUser != nil {
 			ev.User = e.ImpersonatedUser.Username
@@ -285,6 +286,63 @@ func CheckRegisteredOnce(creates int, registered, want []string) []string {
 	}
 	if creates != len(want) {
 		out = append(out, fmt.Sprintf("duplicated: %d successful cluster creations in EMCO for %d clusters", creates, len(want)))
+	}
+	return out
+}
+
+// CheckDeregisteredFirst: a cluster leaving is deregistered from EMCO before anything asks the
+// API server to delete its CAPI Cluster (EMCO would otherwise place work on a cluster being torn
+// down). Zero times mean "never happened".
+func CheckDeregisteredFirst(cluster string, deregistered, capiDeleteAsked time.Time) []string {
+	switch {
+	case deregistered.IsZero():
+		return []string{"lost: " + cluster + " was never deregistered from EMCO"}
+	case capiDeleteAsked.IsZero():
+		return nil
+	case capiDeleteAsked.Before(deregistered):
+		return []string{fmt.Sprintf("order: %s's CAPI Cluster was deleted %s before its EMCO deregistration",
+			cluster, deregistered.Sub(capiDeleteAsked).Round(time.Millisecond))}
+	}
+	return nil
+}
+
+// FirstDelete is the time of the first delete of object (group/resource/namespace/name) in
+// the audit log, zero when there is none.
+func FirstDelete(events []AuditEvent, object string) time.Time {
+	for _, e := range events {
+		if e.Verb == "delete" && e.Object == object {
+			return e.Time
+		}
+	}
+	return time.Time{}
+}
+
+// CheckOneWriterAtATime: L-KaaS's writes in namespace come from one replica at a time. Sorted
+// by time, once another replica has written, the one before it never writes again (a lease
+// handed over, never shared); a replica restarted under the same name counts as the same one.
+func CheckOneWriterAtATime(events []AuditEvent, namespace string) []string {
+	var writes []AuditEvent
+	for _, e := range events {
+		if e.ByLKaaS() && e.Write() && strings.Contains(e.Object, "/"+namespace+"/") {
+			writes = append(writes, e)
+		}
+	}
+	sort.SliceStable(writes, func(i, j int) bool { return writes[i].Time.Before(writes[j].Time) })
+	var out []string
+	handedOver := map[string]time.Time{}
+	current := ""
+	for _, w := range writes {
+		if w.Requester == current {
+			continue
+		}
+		if at, ok := handedOver[w.Requester]; ok {
+			out = append(out, fmt.Sprintf("two writers: %s wrote %s %s at %s after %s had taken over at %s",
+				w.Requester, w.Verb, w.Object, w.Time.Format(time.RFC3339Nano), current, at.Format(time.RFC3339Nano)))
+		}
+		if current != "" {
+			handedOver[current] = w.Time
+		}
+		current = w.Requester
 	}
 	return out
 }

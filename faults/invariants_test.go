@@ -146,3 +146,64 @@ func assertViolation(t *testing.T, got []string, want string) {
 	}
 	t.Errorf("no violation containing %q in %q", want, got)
 }
+
+func TestCheckDeregisteredFirst(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	const capi = "cluster.x-k8s.io/clusters/ns/gwangju"
+	cases := []struct {
+		name  string
+		dereg time.Time
+		audit []AuditEvent
+		want  string
+	}{
+		{"deregistered, then deleted", t0, []AuditEvent{{Verb: "delete", Object: capi, Time: t0.Add(time.Second)}}, ""},
+		{"deregistered, not deleted yet", t0, nil, ""},
+		{"deleted before deregistration", t0, []AuditEvent{{Verb: "delete", Object: capi, Time: t0.Add(-2 * time.Second)}}, "order: gwangju's CAPI Cluster was deleted 2s before"},
+		{"another object's delete does not count", t0, []AuditEvent{{Verb: "delete", Object: "cluster.x-k8s.io/clusters/ns/busan", Time: t0.Add(-time.Second)}}, ""},
+		{"never deregistered", time.Time{}, []AuditEvent{{Verb: "delete", Object: capi, Time: t0}}, "lost: gwangju was never deregistered"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CheckDeregisteredFirst("gwangju", tc.dereg, FirstDelete(tc.audit, capi))
+			if tc.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			if assert.Len(t, got, 1) {
+				assert.Contains(t, got[0], tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckOneWriterAtATime(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	write := func(who string, s int, object string) AuditEvent {
+		return AuditEvent{Verb: "patch", UserAgent: "lkaas", Requester: who, Object: object, Time: t0.Add(time.Duration(s) * time.Second)}
+	}
+	const obj = "cluster.x-k8s.io/machinedeployments/ns/a"
+	cases := []struct {
+		name   string
+		events []AuditEvent
+		want   string
+	}{
+		{"one replica", []AuditEvent{write("a", 1, obj), write("a", 2, obj)}, ""},
+		{"handed over once", []AuditEvent{write("a", 1, obj), write("a", 2, obj), write("b", 20, obj), write("b", 21, obj)}, ""},
+		{"the old leader writes after the new one", []AuditEvent{write("a", 1, obj), write("b", 20, obj), write("a", 21, obj)}, "two writers: a wrote patch"},
+		{"out of order in the log, interleaved in time", []AuditEvent{write("b", 5, obj), write("a", 1, obj), write("a", 9, obj)}, "two writers: a wrote"},
+		{"another namespace does not count", []AuditEvent{write("a", 1, obj), write("b", 2, obj), write("a", 3, "cluster.x-k8s.io/machinedeployments/other/a")}, ""},
+		{"reads do not count", []AuditEvent{write("a", 1, obj), write("b", 2, obj), {Verb: "get", UserAgent: "lkaas", Requester: "a", Object: obj, Time: t0.Add(3 * time.Second)}}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CheckOneWriterAtATime(tc.events, "ns")
+			if tc.want == "" {
+				assert.Empty(t, got)
+				return
+			}
+			if assert.Len(t, got, 1) {
+				assert.Contains(t, got[0], tc.want)
+			}
+		})
+	}
+}

@@ -205,10 +205,15 @@ func (e *APIServer) Stop() error {
 }
 
 // Kubeconfig returns a kubeconfig for a cluster administrator (for kubectl and the demo).
-func (e *APIServer) Kubeconfig() ([]byte, error) {
-	user, err := e.env.AddUser(envtest.User{Name: "lkaas-admin", Groups: []string{"system:masters"}}, nil)
+func (e *APIServer) Kubeconfig() ([]byte, error) { return e.AdminKubeconfig("lkaas-admin") }
+
+// AdminKubeconfig returns a kubeconfig for a cluster administrator of the given user name, so
+// that the API server's audit log tells apart processes that would otherwise look alike (two
+// replicas of one controller).
+func (e *APIServer) AdminKubeconfig(user string) ([]byte, error) {
+	u, err := e.env.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return user.KubeConfig()
+	return u.KubeConfig()
 }

@@ -32,6 +32,9 @@ type Request struct {
 	Path    string
 	Query   string
 	Status  int // 0 when the connection was dropped
+	// Time is when the answer was given (or the connection dropped), so a test can order
+	// EMCO's changes against the API server's audit log.
+	Time time.Time
 }
 
 // IsWrite reports whether the request asked EMCO to change something.
@@ -103,7 +106,7 @@ func (e *Emulator) ResetRequests() {
 func (h *hooks) log(s Service, r *http.Request, status int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.requests = append(h.requests, Request{Service: s, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
+	h.requests = append(h.requests, Request{Service: s, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Time: time.Now()})
 }
 
 // take returns the faults that apply to r, consuming one use of each.
