@@ -112,9 +112,7 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 
 	var written []*unstructured.Unstructured
 	for _, o := range objs {
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(o.GroupVersionKind())
-		err := r.Cache.Get(ctx, client.ObjectKeyFromObject(o), live)
+		live, err := r.cachedApplied(ctx, o)
 		switch {
 		case err == nil && live.GetDeletionTimestamp() == nil &&
 			live.GetAnnotations()[ObjectHashAnnotation] == o.GetAnnotations()[ObjectHashAnnotation]:
@@ -122,7 +120,8 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 		case err != nil && !apierrors.IsNotFound(err):
 			return len(written), fmt.Errorf("reading %s: %w", refOf(o), err)
 		}
-		toApply, err := forAutoscaler(ctx, writer, r.APIReader, o, live, err == nil)
+		liveU, _ := live.(*unstructured.Unstructured) // a MachineDeployment is cached whole
+		toApply, err := forAutoscaler(ctx, writer, r.APIReader, o, liveU, err == nil)
 		if err != nil {
 			return len(written), err
 		}
@@ -264,14 +263,40 @@ func (r *ClusterReconciler) sharedInUse(ctx context.Context, cluster *automation
 	return used, nil
 }
 
+// cachedApplied reads from the cache what a pass compares of an applied object: its hash
+// annotation and deletion. The kinds the controller reads further (status, spec) are the
+// watched Cluster API kinds, cached whole for their watches anyway; of every other kind
+// (infrastructure and bootstrap templates, add-on objects, ConfigMaps) only the metadata is
+// asked for, so the cache keeps only that: a metadata informer per kind instead of a copy of
+// every object of it.
+func (r *ClusterReconciler) cachedApplied(ctx context.Context, o *unstructured.Unstructured) (client.Object, error) {
+	var live client.Object
+	if cachedWhole(o.GroupVersionKind()) {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(o.GroupVersionKind())
+		live = u
+	} else {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(o.GroupVersionKind())
+		live = m
+	}
+	return live, r.Cache.Get(ctx, client.ObjectKeyFromObject(o), live)
+}
+
+// cachedWhole says whether the Cluster controller watches (and so caches whole) a kind.
+func cachedWhole(gvk schema.GroupVersionKind) bool {
+	return slices.ContainsFunc(WatchedClusterAPIKinds(), func(w schema.GroupVersionKind) bool {
+		return w.GroupKind() == gvk.GroupKind()
+	})
+}
+
 // waitForCache waits (briefly) until the cache shows what was just applied, so that the
 // pass our own writes trigger compares against them and writes nothing.
 func (r *ClusterReconciler) waitForCache(ctx context.Context, written []*unstructured.Unstructured) {
 	_ = wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 5*time.Second, true, func(ctx context.Context) (bool, error) {
 		for _, o := range written {
-			live := &unstructured.Unstructured{}
-			live.SetGroupVersionKind(o.GroupVersionKind())
-			if err := r.Cache.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil ||
+			live, err := r.cachedApplied(ctx, o)
+			if err != nil ||
 				live.GetAnnotations()[ObjectHashAnnotation] != o.GetAnnotations()[ObjectHashAnnotation] {
 				return false, nil
 			}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/apply"
 	"github.com/dcn-ssu/lkaas/internal/render"
 )
@@ -38,13 +39,23 @@ func autoscaledRange(o *unstructured.Unstructured) (lo, hi int64, ok bool) {
 	return lo, hi, true
 }
 
+// AutoscalerReplicasAnnotation marks a MachineDeployment that L-KaaS applied without
+// replicas (value "autoscaler"): its count is the autoscaler's, and L-KaaS holds no part of
+// it, so the next apply needs no hand-over. L-KaaS sets it on every apply of an autoscaled
+// pool except the one that creates it, and a pool with a fixed count never carries it.
+const AutoscalerReplicasAnnotation = automationv1alpha1.LabelPrefix + "replicas"
+
 // forAutoscaler prepares the apply of a MachineDeployment whose count the autoscaler owns.
 // A new one starts at the range's minimum (replicas set only at creation, as Cluster API
 // recommends, so nothing depends on its defaulting webhook). An existing one whose replicas
 // L-KaaS still owns — it had a fixed count, or L-KaaS created it — is first handed over.
 //
-// Who owns replicas is in the managed fields; a cache that strips them (a memory transform)
-// would hide it, so then the live object is read again from the API server (apiReader).
+// Who owns replicas is in the managed fields, which the manager's cache does not keep. The
+// cached object tells whether L-KaaS may own them at all: unless it carries
+// AutoscalerReplicasAnnotation, L-KaaS's last apply of it set replicas (a fixed count, the
+// creation, or a version of L-KaaS before the annotation). Only then, once per switch, is
+// the live object read from the API server (apiReader) for its managed fields; every later
+// apply of the pool goes without a read. live is the cached object, nil when exists is false.
 func forAutoscaler(ctx context.Context, writer client.Client, apiReader client.Reader, desired, live *unstructured.Unstructured, exists bool) (*unstructured.Unstructured, error) {
 	lo, hi, ok := autoscaledRange(desired)
 	if !ok {
@@ -55,17 +66,27 @@ func forAutoscaler(ctx context.Context, writer client.Client, apiReader client.R
 		_ = unstructured.SetNestedField(out.Object, lo, "spec", "replicas")
 		return out, nil
 	}
-	if apiReader != nil && len(live.GetManagedFields()) == 0 {
-		fresh := &unstructured.Unstructured{}
-		fresh.SetGroupVersionKind(live.GroupVersionKind())
-		if err := apiReader.Get(ctx, client.ObjectKeyFromObject(live), fresh); err != nil {
-			return nil, fmt.Errorf("reading %s for its replicas' owner: %w", refOf(desired), err)
-		}
-		live = fresh
+	out := desired.DeepCopy()
+	a := out.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
 	}
-	current, has, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
-	if !has || !ownsReplicas(live, apply.DefaultFieldManager) {
-		return desired, nil
+	a[AutoscalerReplicasAnnotation] = "autoscaler"
+	out.SetAnnotations(a)
+	if live != nil && live.GetAnnotations()[AutoscalerReplicasAnnotation] == "autoscaler" {
+		return out, nil // L-KaaS let go of replicas on an earlier apply
+	}
+	if apiReader == nil {
+		return nil, fmt.Errorf("handing the replicas of %s to the autoscaler: no API reader to read their owner", refOf(desired))
+	}
+	fresh := &unstructured.Unstructured{}
+	fresh.SetGroupVersionKind(desired.GroupVersionKind())
+	if err := apiReader.Get(ctx, client.ObjectKeyFromObject(desired), fresh); err != nil {
+		return nil, fmt.Errorf("reading %s for its replicas' owner: %w", refOf(desired), err)
+	}
+	current, has, _ := unstructured.NestedInt64(fresh.Object, "spec", "replicas")
+	if !has || !ownsReplicas(fresh, apply.DefaultFieldManager) {
+		return out, nil
 	}
 	hold := &unstructured.Unstructured{}
 	hold.SetGroupVersionKind(desired.GroupVersionKind())
@@ -76,7 +97,7 @@ func forAutoscaler(ctx context.Context, writer client.Client, apiReader client.R
 		client.FieldOwner(AutoscalerHandoverFieldManager), client.ForceOwnership); err != nil {
 		return nil, fmt.Errorf("handing the replicas of %s to the autoscaler: %w", refOf(desired), err)
 	}
-	return desired, nil
+	return out, nil
 }
 
 // ownsReplicas says whether the field manager's apply set owns spec.replicas.

@@ -119,6 +119,7 @@ func TestAutoscalerOwnsTheWorkersCount(t *testing.T) {
 			return replicas(md) == 3 && !hasMin && !hasMax
 		})
 		assert.True(t, fieldOwner(t, ns, md.GetName(), "lkaas"), "L-KaaS owns a fixed count")
+		assert.Empty(t, md.GetAnnotations()[controllers.AutoscalerReplicasAnnotation], "a fixed count is not the autoscaler's")
 	})
 	t.Run("count to range: the running count stays, clamped into the range, and L-KaaS lets go", func(t *testing.T) {
 		rev := r.push(t, autoscalerFleetFiles(t, `{workerMachineMinCount: 5, workerMachineMaxCount: 8}`))
@@ -142,6 +143,44 @@ func TestAutoscalerOwnsTheWorkersCount(t *testing.T) {
 			return replicas(md) == 2 && md.GetAnnotations()[minSize] == ""
 		})
 	})
+}
+
+// A pool L-KaaS created at the range's minimum, which the autoscaler has not scaled yet, is
+// the other hand-over: L-KaaS still owns the count it set at creation, and its next apply
+// (without replicas) would delete it. The cache holds no managed fields; the pool's
+// annotation says that L-KaaS has not let go yet, so that apply reads the owner from the API
+// server and hands the count over. Afterwards the annotation says L-KaaS let go, and later
+// applies keep the autoscaler's count without that read.
+func TestAutoscalerTakesOverAPoolLKaaSCreated(t *testing.T) {
+	ns := env.Namespace(t)
+	r := newRepo(t, ns, "fleet-repo")
+	f := newFleet(t, r)
+	rev := r.push(t, autoscalerFleetFiles(t, `{workerMachineMinCount: 2, workerMachineMaxCount: 5}`))
+	waitApplied(t, f, rev)
+	md := waitMachineDeployment(t, ns, "created at the range's minimum", func(md *unstructured.Unstructured) bool {
+		return replicas(md) == 2 && md.GetAnnotations()[maxSize] == "5"
+	})
+	assert.True(t, fieldOwner(t, ns, md.GetName(), "lkaas"), "L-KaaS owns the count it created the pool with")
+	assert.Empty(t, md.GetAnnotations()[controllers.AutoscalerReplicasAnnotation], "not let go of yet")
+
+	rev = r.push(t, autoscalerFleetFiles(t, `{workerMachineMinCount: 2, workerMachineMaxCount: 6}`))
+	waitApplied(t, f, rev)
+	md = waitMachineDeployment(t, ns, "re-applied with the new range", func(md *unstructured.Unstructured) bool {
+		return md.GetAnnotations()[maxSize] == "6"
+	})
+	assert.Equal(t, int64(2), replicas(md), "the count survives L-KaaS's apply without replicas")
+	assert.False(t, fieldOwner(t, ns, md.GetName(), "lkaas"), "L-KaaS let go of replicas")
+	assert.True(t, fieldOwner(t, ns, md.GetName(), controllers.AutoscalerHandoverFieldManager), "held for the autoscaler")
+	assert.Equal(t, "autoscaler", md.GetAnnotations()[controllers.AutoscalerReplicasAnnotation])
+
+	scaleAsAutoscaler(t, md, 3)
+	rev = r.push(t, autoscalerFleetFiles(t, `{workerMachineMinCount: 2, workerMachineMaxCount: 7}`))
+	waitApplied(t, f, rev)
+	md = waitMachineDeployment(t, ns, "re-applied again", func(md *unstructured.Unstructured) bool {
+		return md.GetAnnotations()[maxSize] == "7"
+	})
+	assert.Equal(t, int64(3), replicas(md), "the autoscaler's count stays")
+	assert.Equal(t, "autoscaler", md.GetAnnotations()[controllers.AutoscalerReplicasAnnotation])
 }
 
 func machineDeployment(t *testing.T, ns string) *unstructured.Unstructured {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,7 +62,70 @@ func BenchmarkClusterController1000Clusters(b *testing.B) {
 		if writes != 0 || d.dryRuns != 0 {
 			b.Errorf("steady state wrote %.0f times and dry-ran %.0f times", writes, d.dryRuns)
 		}
+		// The memory is read once the wake's reconciles are over, so that the heap is what
+		// the caches hold, not the work in flight (the peak RSS counts that, too).
+		b.Logf("controllers idle for the memory reading: %v", quietWithin(b, 3*time.Minute))
+		reportMemory(b, clusters)
 	}
+}
+
+// quietWithin waits up to limit for every controller to be idle for a second in a row (see
+// waitIdle) and says whether they were.
+func quietWithin(b *testing.B, limit time.Duration) bool {
+	b.Helper()
+	for start, quiet := time.Now(), 0; quiet < 5; {
+		if time.Since(start) > limit {
+			return false
+		}
+		time.Sleep(200 * time.Millisecond)
+		if busy(b) {
+			quiet = 0
+			continue
+		}
+		quiet++
+	}
+	return true
+}
+
+// reportMemory prints what the test process (the L-KaaS manager with its caches, the test's
+// own client) holds with every cluster applied and cached: the Go heap in use after a
+// collection, the resident set now (VmRSS) and at its peak (VmHWM). With
+// LKAAS_BENCH_HEAPPROFILE set, it also writes the heap profile there (go tool pprof).
+func reportMemory(b *testing.B, clusters int) {
+	b.Helper()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rss, hwm := procStatusMiB("VmRSS:"), procStatusMiB("VmHWM:")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-inuse-MiB")
+	b.ReportMetric(hwm, "peak-RSS-MiB")
+	b.Logf("memory with %d clusters cached: Go heap in use after GC %.1f MiB (live objects %.1f MiB), RSS %.0f MiB, peak RSS %.0f MiB",
+		clusters, float64(ms.HeapInuse)/(1<<20), float64(ms.HeapAlloc)/(1<<20), rss, hwm)
+	if path := os.Getenv("LKAAS_BENCH_HEAPPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// procStatusMiB reads one kB field of /proc/self/status, in MiB.
+func procStatusMiB(field string) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
 
 func waitAllApplied(b *testing.B, ns string, n int, timeout time.Duration) {

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/controllers"
 )
 
 // A worker change gives the machine template a new content name; the old one is deleted once
@@ -56,6 +57,9 @@ func pokeWritesNothing(t *testing.T, c *automationv1alpha1.Cluster, value string
 	t.Helper()
 	ctx := context.Background()
 	got := lkCluster(t, c)
+	if got.Annotations[controllers.AppliedObjectsAnnotation] == "" {
+		return false // the first apply's record is not written yet: not steady yet
+	}
 	passes := clusterPasses(t, c.Namespace)
 	objects := appliedVersions(t, got)
 	if got.Annotations == nil {

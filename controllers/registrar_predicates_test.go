@@ -53,8 +53,11 @@ func TestRegistrarPredicates(t *testing.T) {
 			conditions.MarkTrue(c, AvailableCondition, "Available", "available")
 		}), true},
 		{"registration: kubeconfig Secret", registrationInputsChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
-			c.Status.KubeconfigSecretName = "edge-kubeconfig"
+			c.Status.KubeconfigSecretName = "edge-admin-kubeconfig"
 		}), true},
+		{"registration: the kubeconfig Secret it already read, recorded", registrationInputsChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
+			c.Status.KubeconfigSecretName = "edge-kubeconfig"
+		}), false},
 
 		{"member: nothing a cloud follows", memberRegistrationChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
 			c.Generation = 2

@@ -39,9 +39,9 @@ func (r *ClusterRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // registrationInputsChanged passes the Cluster updates that can change its registration: spec,
-// labels, deletion, CAPI's Available and the kubeconfig Secret's name. The registrar's own
-// status writes and the Cluster controller's other status changes pass no more: each would
-// cost a round of EMCO reads for nothing.
+// labels, deletion, CAPI's Available and the name of the kubeconfig Secret it reads. The
+// registrar's own status writes and the Cluster controller's other status changes pass no
+// more: each would cost a round of EMCO reads for nothing.
 func registrationInputsChanged() predicate.Funcs {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*automationv1alpha1.Cluster)
@@ -52,7 +52,9 @@ func registrationInputsChanged() predicate.Funcs {
 		return old.Generation != cur.Generation || !maps.Equal(old.Labels, cur.Labels) ||
 			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp) ||
 			conditions.IsTrue(old, AvailableCondition) != conditions.IsTrue(cur, AvailableCondition) ||
-			old.Status.KubeconfigSecretName != cur.Status.KubeconfigSecretName
+			// The Secret the registrar reads, not the field: the Cluster controller recording
+			// the default "<name>-kubeconfig" it was already read from changes nothing.
+			kubeconfigSecretName(old) != kubeconfigSecretName(cur)
 	}}
 }
 
