@@ -104,7 +104,7 @@ func TestExistingClusterAddonsRepresentation(t *testing.T) {
 			"resources":              []any{map[string]any{"kind": "ConfigMap", "name": crs[0].GetName(), "applied": true}},
 		}}}}
 	require.NoError(t, env.Client.Create(ctx, unstructuredOf(binding)))
-	got = waitCluster(t, c, "reporting the add-on applied", func(c *automationv1alpha1.Cluster) bool {
+	waitCluster(t, c, "reporting the add-on applied", func(c *automationv1alpha1.Cluster) bool {
 		return len(c.Status.Addons) == 1 && c.Status.Addons[0].Applied && conditions.IsTrue(c, controllers.AddonsAppliedCondition)
 	})
 
