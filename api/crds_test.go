@@ -190,7 +190,7 @@ spec: {tenant: starlab}`,
 kind: Cluster
 metadata: {name: core}
 spec: {clusterCatalog: small, existing: {}}`,
-			want: []string{"spec: Invalid value", "an existing cluster (spec.existing) takes no catalog, recipe or override"},
+			want: []string{"spec: Invalid value", "an existing cluster (spec.existing) takes no catalog, infrastructure or override"},
 		},
 		{
 			name: "existing cluster whose Secret is not CAPI's name",
@@ -330,4 +330,40 @@ spec:
 			assert.True(t, apierrors.IsNotFound(err), "nothing is stored, got %v", err)
 		})
 	}
+}
+
+// An existing cluster takes network and software add-ons beside it (nothing else), as a
+// Cluster and as a member; ExistingCluster, the infrastructure object that represents it in
+// Cluster API, carries the contract label CAPI reads its version from.
+func TestExistingClustersTakeAddons(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := env.Namespace(t)
+	for _, doc := range []string{`apiVersion: automation.dcn.ssu.ac.kr/v1alpha1
+kind: Cluster
+metadata: {name: core}
+spec:
+  existing: {kubernetesVersion: v1.31.0}
+  network: {name: calico, profile: {name: calico, type: Network, revision: 1.0.0}}
+  software:
+    - {name: metrics, profile: {name: metrics, type: Software, revision: 1.0.0}}`,
+		`apiVersion: intent.automation.dcn.ssu.ac.kr/v1
+kind: LogicalCluster
+metadata: {name: lc}
+spec:
+  clusters:
+    - name: core
+      existing: {}
+      network: {name: calico, profile: {name: calico, type: Network, revision: 1.0.0}}`} {
+		docs := decodeAll(t, []byte(doc))
+		require.Len(t, docs, 1)
+		docs[0].SetNamespace(ns)
+		require.NoError(t, env.Client.Create(ctx, docs[0]), "accepted: %s", docs[0].GetKind())
+	}
+
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "existingclusters.infrastructure.automation.dcn.ssu.ac.kr"}, crd))
+	assert.Equal(t, "v1alpha1", crd.GetLabels()["cluster.x-k8s.io/v1beta2"], "CAPI's contract label: v1beta2 contract, served at v1alpha1")
 }

@@ -95,7 +95,7 @@ func TestChartRendersObjectsTheAPIServerAccepts(t *testing.T) {
 			for _, kind := range []string{"CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service", "NetworkPolicy"} {
 				assert.Positive(t, kinds[kind], kind)
 			}
-			assert.Equal(t, 5, kinds["CustomResourceDefinition"])
+			assert.Equal(t, 6, kinds["CustomResourceDefinition"])
 		})
 	}
 }
@@ -190,6 +190,10 @@ func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
 					containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
 					args, _, _ = unstructured.NestedSlice(containers[0].(map[string]any), "args")
 				case "ClusterRole":
+					if obj.GetLabels()["cluster.x-k8s.io/aggregate-to-manager"] == "true" {
+						// Not the controller's: aggregated into Cluster API's manager role.
+						continue
+					}
 					rules, _, _ := unstructured.NestedSlice(obj.Object, "rules")
 					for _, r := range rules {
 						verbs, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "verbs")
@@ -212,13 +216,14 @@ func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
 	}
 }
 
-// assertOnlyOwnWrites: in the lockdown the controller writes only events, status, and its own
-// bookkeeping on the L-KaaS kinds (finalizers, a Cluster's applied record), by patch; every
-// other write is the tenant's account's.
+// assertOnlyOwnWrites: in the lockdown the controller writes only events, status (an
+// ExistingCluster's contract status included), and its own bookkeeping on the L-KaaS kinds
+// (finalizers, a Cluster's applied record), by patch; every other write is the tenant's
+// account's.
 func assertOnlyOwnWrites(t *testing.T, groups, resources, verbs []string) {
 	t.Helper()
-	own := []string{"fleets", "clusters", "logicalclusters", "fleets/status", "clusters/status", "logicalclusters/status"}
-	lkaasGroups := []string{"automation.dcn.ssu.ac.kr", "intent.automation.dcn.ssu.ac.kr"}
+	own := []string{"fleets", "clusters", "logicalclusters", "fleets/status", "clusters/status", "logicalclusters/status", "existingclusters/status"}
+	lkaasGroups := []string{"automation.dcn.ssu.ac.kr", "intent.automation.dcn.ssu.ac.kr", "infrastructure.automation.dcn.ssu.ac.kr"}
 	for _, verb := range verbs {
 		switch verb {
 		case "get", "list", "watch", "impersonate":

@@ -70,6 +70,8 @@ func (r *ClusterReconciler) observeAddons(ctx context.Context, cluster *automati
 			st.Kind, st.Object = installer.GetKind(), installer.GetName()
 		}
 		switch {
+		case !initialized && desired.existing:
+			st.Message = "waiting for the existing cluster's API server to answer"
 		case !initialized:
 			st.Message = "waiting for ControlPlaneInitialized"
 		case installer == nil:
@@ -79,6 +81,9 @@ func (r *ClusterReconciler) observeAddons(ctx context.Context, cluster *automati
 			st.Applied, st.Message, err = r.addonApplied(ctx, cluster, installer)
 			if err != nil {
 				return err
+			}
+			if !st.Applied && s.unreachable != "" {
+				st.Message = s.unreachable
 			}
 		}
 		if !st.Applied {

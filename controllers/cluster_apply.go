@@ -94,7 +94,7 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 			return 0, err
 		}
 	}
-	objs := prepareObjects(cluster, desired.objects, controlPlaneInitialized(capiCluster))
+	objs := prepareObjects(cluster, desired.objects, desired.existing || controlPlaneInitialized(capiCluster))
 	next := make([]objectRef, len(objs))
 	for i, o := range objs {
 		next[i] = refOf(o)

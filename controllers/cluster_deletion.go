@@ -31,12 +31,17 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 	if done, err := r.deregister(ctx, cluster); err != nil || !done {
 		return ctrl.Result{RequeueAfter: 5 * time.Second}, err
 	}
-	if cluster.IsExisting() {
-		// Built by other means: L-KaaS wrote nothing for it, so it deletes nothing; a CAPI
-		// Cluster of its name is not L-KaaS's, and the cluster and its Secret stay as they are.
+	if cluster.IsExisting() && len(appliedRecord(cluster)) == 0 {
+		// Built by other means and without add-ons: L-KaaS wrote nothing for it, so it
+		// deletes nothing; a CAPI Cluster of its name is not L-KaaS's, and the cluster and
+		// its Secret stay as they are.
 		controllerutil.RemoveFinalizer(cluster, ClusterFinalizer)
 		return ctrl.Result{}, nil
 	}
+	// An existing cluster with add-ons goes on like any: its representation (the CAPI
+	// Cluster, whose deletion CAPI carries to the ExistingCluster, and the add-on objects)
+	// is deleted; its kubeconfig Secret is neither recorded nor owned by either, so it
+	// stays, and nothing is ever deleted on the cluster itself.
 
 	// Read around the cache: a stale "still there" costs a pass, a stale "gone" would
 	// delete the templates under a CAPI Cluster that still needs them.
@@ -44,6 +49,8 @@ func (r *ClusterReconciler) finalize(ctx context.Context, cluster *automationv1a
 	capi.SetGroupVersionKind(capiClusterGVK)
 	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cluster), capi)
 	switch {
+	case err == nil && cluster.IsExisting() && !ownedBy(capi, cluster):
+		// Not the representation L-KaaS wrote: not L-KaaS's to delete.
 	case err == nil:
 		if capi.GetDeletionTimestamp() == nil {
 			deleter, err := r.deleterFor(ctx, cluster, []client.Object{capi})
@@ -98,4 +105,14 @@ func (r *ClusterReconciler) deleteFailed(cluster *automationv1alpha1.Cluster, er
 	conditions.MarkFalse(cluster, meta.ReadyCondition, reason, "deleting the cluster: %s", err)
 	r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, reason, "Delete", "%s", err)
 	return err
+}
+
+// ownedBy tells whether o has an owner reference to the L-KaaS Cluster.
+func ownedBy(o client.Object, cluster *automationv1alpha1.Cluster) bool {
+	for _, ref := range o.GetOwnerReferences() {
+		if ref.UID == cluster.UID {
+			return true
+		}
+	}
+	return false
 }

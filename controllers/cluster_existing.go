@@ -71,21 +71,26 @@ func existingKubeconfigSecret(cluster *automationv1alpha1.Cluster) string {
 // The remote API server cannot be watched, so the pass comes back every probe interval; a
 // change of the kubeconfig Secret (a rotation) brings it back at once.
 func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *automationv1alpha1.Cluster) (ctrl.Result, error) {
-	// L-KaaS writes nothing for an existing cluster, so a pause changes nothing but is shown.
-	if _, paused := cluster.GetAnnotations()[automationv1alpha1.PausedAnnotation]; paused {
-		conditions.MarkTrue(cluster, PausedCondition, ReasonPaused, "paused by the %s annotation: L-KaaS writes nothing for an existing cluster anyway", automationv1alpha1.PausedAnnotation)
+	// L-KaaS writes nothing for an existing cluster but the representation of its add-ons,
+	// which a pause holds.
+	_, paused := cluster.GetAnnotations()[automationv1alpha1.PausedAnnotation]
+	if paused {
+		conditions.MarkTrue(cluster, PausedCondition, ReasonPaused, "paused by the %s annotation: L-KaaS changes nothing of the existing cluster's add-ons", automationv1alpha1.PausedAnnotation)
 	} else {
 		conditions.Delete(cluster, PausedCondition)
 	}
-	for _, t := range []string{meta.StalledCondition, capiInfrastructureReady, capiControlPlaneInitialized, capiControlPlaneAvailable, capiWorkersAvailable, AddonsAppliedCondition} {
+	for _, t := range []string{meta.StalledCondition, capiInfrastructureReady, capiControlPlaneInitialized, capiControlPlaneAvailable, capiWorkersAvailable} {
 		conditions.Delete(cluster, t)
 	}
-	// One hash for what Git says, applied as soon as seen: an existing cluster has no render
+	// One hash for what Git says, applied as soon as seen: an existing cluster has no build
 	// to wait for, so it is never pending in a logical cluster's rollout.
 	cluster.Status.RenderHash = existingHash(cluster)
 	cluster.Status.AppliedRenderHash = cluster.Status.RenderHash
 	cluster.Status.WorkersVersion = ""
-	cluster.Status.Addons = nil
+	if cluster.Spec.Network == nil && len(cluster.Spec.Software) == 0 {
+		cluster.Status.Addons = nil
+		conditions.Delete(cluster, AddonsAppliedCondition)
+	}
 	name := existingKubeconfigSecret(cluster)
 	cluster.Status.KubeconfigSecretName = name
 
@@ -110,10 +115,46 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	}
 	cfg.Timeout = r.existingProbeTimeout()
 
+	// Its add-ons: the CAPI Cluster that represents it, with its ExistingCluster, and the
+	// add-on objects, written like any cluster's (as the Fleet's account, recorded, pruned).
+	desired, err := r.existingAddons(ctx, cluster, cfg, paused)
+	if err != nil {
+		var stalled *stalledError
+		if errors.As(err, &stalled) {
+			r.renderFailed(cluster, err)
+			return ctrl.Result{}, nil // a change of the cluster or its profiles brings it back
+		}
+		reason := applyFailureReason(err)
+		conditions.MarkFalse(cluster, meta.ReadyCondition, reason, "%s", err)
+		conditions.MarkReconciling(cluster, meta.ProgressingWithRetryReason, "retrying: %s", firstLine(err.Error()))
+		r.Events.Eventf(cluster, nil, corev1.EventTypeWarning, reason, "Apply", "%s", err)
+		return ctrl.Result{}, err
+	}
+
 	version, reason, err := probeAPIServer(ctx, cfg)
 	if err != nil {
 		r.existingDown(cluster, reason, err.Error())
+		if desired != nil {
+			if err := r.observeExistingAddons(ctx, cluster, desired, secret, false); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		return ctrl.Result{RequeueAfter: r.existingProbeInterval()}, nil
+	}
+	requeue := r.existingProbeInterval()
+	if desired != nil && len(desired.objects) > 0 && !paused {
+		marked, err := r.markProvisioned(ctx, cluster)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !marked {
+			requeue = 2 * time.Second // the ExistingCluster just written is not in the cache yet
+		}
+	}
+	if desired != nil {
+		if err := r.observeExistingAddons(ctx, cluster, desired, secret, true); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	cluster.Status.ControlPlaneVersion = version
 	msg := fmt.Sprintf("the API server answers /readyz with the cluster's kubeconfig; Kubernetes %s", version)
@@ -134,7 +175,7 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	}
 	conditions.MarkTrue(cluster, meta.ReadyCondition, ReasonAPIServerReady, "%s", ready)
 	cluster.Status.Phase = automationv1alpha1.ClusterPhaseReady
-	return ctrl.Result{RequeueAfter: r.existingProbeInterval()}, nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 // existingDown records an existing cluster that does not answer (or cannot be asked): not

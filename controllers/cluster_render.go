@@ -27,6 +27,10 @@ type desiredState struct {
 	plan    *resolve.Plan
 	objects []*unstructured.Unstructured
 	hash    string
+	// existing: the objects represent an existing cluster (its CAPI Cluster and
+	// ExistingCluster, and its add-ons); its control plane runs already, so the add-on
+	// labels go on the CAPI Cluster from the start.
+	existing bool
 }
 
 // render resolves the cluster against the profiles and catalogs in the cache and renders it

@@ -40,8 +40,11 @@ var machineDeploymentGVK = schema.GroupVersionKind{Group: "cluster.x-k8s.io", Ve
 
 // capiState is what the cluster's CAPI objects report.
 type capiState struct {
-	exists     bool
-	conditions []metav1.Condition
+	// unreachable says why CAPI cannot reach the cluster to install add-ons although its
+	// control plane runs (an existing cluster whose kubeconfig Secret CAPI cannot read).
+	unreachable string
+	exists      bool
+	conditions  []metav1.Condition
 	// failure is CAPI's terminal failure (the v1beta1 failureReason/Message, still reported).
 	failure string
 	// targetVersion is the version the control plane is asked to run (KCP spec.version, or the

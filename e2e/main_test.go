@@ -95,6 +95,9 @@ func run(m *testing.M) (code int) {
 		SharedProfileNamespaces: []string{"default"},
 		// The Git server speaks plain HTTP on loopback.
 		GitCredentialsOverHTTP: true,
+		// An existing cluster's API server cannot be watched: ask it often enough that a
+		// stop and a start show within a test's wait.
+		ExistingProbeInterval: 5 * time.Second, ExistingProbeTimeout: 3 * time.Second,
 	}
 	// The manager logs to stderr; LKAAS_E2E_LOG_LEVEL=info (or debug) shows more than errors.
 	opts.Logger = logger.Options{LogEncoding: "console", LogLevel: "error"}

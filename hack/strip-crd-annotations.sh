@@ -4,6 +4,6 @@
 set -euo pipefail
 for f in "$1"/*.yaml; do
 	sed -i '/controller-gen.kubebuilder.io\/version:/d' "$f"
-	# an annotations map left empty by the line above
-	sed -i -z 's/  annotations:\n  name:/  name:/' "$f"
+	# an annotations map left empty by the line above (followed by name, or by labels)
+	sed -i -z 's/  annotations:\n  \(name\|labels\):/  \1:/' "$f"
 done

@@ -42,7 +42,7 @@ func TestExistingClusterProblems(t *testing.T) {
 		{
 			name: "a catalog and an override beside existing",
 			file: clusterHead + "metadata: {name: core}\nspec:\n  clusterCatalog: small\n  override: {kubernetesVersion: v1.31.0}\n  existing: {}\n",
-			want: []string{"c.yaml:7:3: Cluster/core: spec.existing: an existing cluster takes no clusterCatalog, override: L-KaaS renders and writes nothing for it; remove clusterCatalog, override or existing"},
+			want: []string{"c.yaml:7:3: Cluster/core: spec.existing: an existing cluster takes no clusterCatalog, override: L-KaaS builds nothing for it (only network and software add-ons may stand beside existing); remove clusterCatalog, override or existing"},
 		},
 		{
 			name: "a Secret of another name",
@@ -55,10 +55,10 @@ func TestExistingClusterProblems(t *testing.T) {
 			want: []string{`c.yaml:6:5: Cluster/core: spec.existing.kubernetesVersion: invalid Kubernetes version "1.31.0": expected v<major>.<minor>.<patch>, like v1.31.0`},
 		},
 		{
-			name: "a member with software beside existing",
-			file: lcHead + "metadata: {name: m}\nspec:\n  clusters:\n    - name: core\n      existing: {kubeconfigSecret: edge-kubeconfig}\n      software:\n        - {name: p, profile: {name: p, type: Software, revision: 1.0.0}}\n",
+			name: "a member with infrastructure beside existing",
+			file: lcHead + "metadata: {name: m}\nspec:\n  clusters:\n    - name: core\n      existing: {kubeconfigSecret: edge-kubeconfig}\n      infrastructure: {provider: docker, profile: {name: p, type: Infrastructure, revision: 1.0.0}}\n",
 			want: []string{
-				"c.yaml:7:7: LogicalCluster/m: spec.clusters[0].existing: an existing cluster takes no software: L-KaaS renders and writes nothing for it; remove software or existing",
+				"c.yaml:7:7: LogicalCluster/m: spec.clusters[0].existing: an existing cluster takes no infrastructure: L-KaaS builds nothing for it (only network and software add-ons may stand beside existing); remove infrastructure or existing",
 				`c.yaml:7:18: LogicalCluster/m: spec.clusters[0].existing.kubeconfigSecret: kubeconfig Secret "edge-kubeconfig" must be named "core-kubeconfig": CAPI's add-on providers and EMCO registration read a cluster's kubeconfig under that name, and L-KaaS never copies a kubeconfig`,
 			},
 		},
@@ -80,4 +80,16 @@ func TestExistingClusterProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Network and software add-ons may stand beside existing, for a Cluster and for a member.
+func TestExistingClusterTakesAddons(t *testing.T) {
+	cluster := clusterHead + "metadata: {name: core, namespace: edge}\nspec:\n  existing: {}\n  network: {name: calico, profile: {name: calico, type: Network, revision: 1.0.0}}\n  software:\n    - {name: m, profile: {name: m, type: Software, revision: 1.0.0}}\n"
+	member := lcHead + "metadata: {name: lc, namespace: edge}\nspec:\n  clusters:\n    - name: core\n      existing: {}\n      network: {name: calico, profile: {name: calico, type: Network, revision: 1.0.0}}\n"
+	set, err := loadText(t, Options{}, map[string]string{"c.yaml": cluster, "lc.yaml": member})
+	require.NoError(t, err)
+	require.Len(t, set.Clusters, 1)
+	assert.NotNil(t, set.Clusters[0].Object.Spec.Network)
+	assert.Len(t, set.Clusters[0].Object.Spec.Software, 1)
+	assert.NotNil(t, set.LogicalClusters[0].Object.Spec.Clusters[0].Network)
 }

@@ -141,7 +141,8 @@ func (v validator) cluster(c *automationv1alpha1.Cluster) {
 }
 
 // existing checks an existing cluster (spec.existing, or a member's existing) at prefix: it
-// stands alone, since L-KaaS renders nothing for it, and its kubeconfig Secret has CAPI's name.
+// takes its own network and software add-ons but no catalog, infrastructure or override,
+// since L-KaaS builds nothing for it, and its kubeconfig Secret has CAPI's name.
 func (v validator) existing(prefix, name string, e *automationv1alpha1.ExistingCluster, catalog string,
 	r automationv1alpha1.ClusterRecipe, override *automationv1alpha1.Values) {
 	if e == nil {
@@ -152,14 +153,13 @@ func (v validator) existing(prefix, name string, e *automationv1alpha1.ExistingC
 	for _, f := range []struct {
 		field string
 		set   bool
-	}{{"clusterCatalog", catalog != ""}, {"infrastructure", r.Infrastructure != nil}, {"network", r.Network != nil},
-		{"software", r.Software != nil}, {"override", override != nil}} {
+	}{{"clusterCatalog", catalog != ""}, {"infrastructure", r.Infrastructure != nil}, {"override", override != nil}} {
 		if f.set {
 			beside = append(beside, f.field)
 		}
 	}
 	if len(beside) > 0 {
-		v.at(p, "an existing cluster takes no %s: L-KaaS renders and writes nothing for it; remove %s or existing",
+		v.at(p, "an existing cluster takes no %s: L-KaaS builds nothing for it (only network and software add-ons may stand beside existing); remove %s or existing",
 			strings.Join(beside, ", "), strings.Join(beside, ", "))
 	}
 	if want := automationv1alpha1.KubeconfigSecretFor(name); e.KubeconfigSecret != "" && name != "" && e.KubeconfigSecret != want {

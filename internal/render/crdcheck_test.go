@@ -101,6 +101,7 @@ func TestRenderedObjectsMeetTheClusterAPICRDs(t *testing.T) {
 			p.WorkerAutoscaling = &resolve.WorkerRange{Min: 1, Max: 4}
 			return p
 		}, opts: Options{Root: repoRoot(t)}},
+		"existing cluster with a network add-on": {plan: existingPlan, opts: Options{Root: repoRoot(t)}},
 		"topology, autoscaled workers": {plan: func() *resolve.Plan {
 			p := topologyPlan()
 			p.WorkerAutoscaling = &resolve.WorkerRange{Min: 1, Max: 4}

@@ -80,17 +80,6 @@ func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Resu
 	if plan.Name == "" || plan.Namespace == "" {
 		return nil, planError(plan, "", errors.New("the plan has no name or namespace"))
 	}
-	if plan.Existing != nil {
-		// Built by other means: L-KaaS writes no infrastructure for it.
-		return &Result{Namespace: plan.Namespace, Name: plan.Name}, nil
-	}
-
-	objs, err := r.clusterObjects(ctx, plan)
-	if err != nil {
-		k := plan.Infrastructure.Key
-		return nil, planError(plan, "spec.infrastructure.profile",
-			fmt.Errorf("infrastructure profile %s/%s %s: %w", k.Namespace, k.Name, k.Revision, err))
-	}
 
 	addons, err := r.renderAddons(plan)
 	if err != nil {
@@ -106,6 +95,22 @@ func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Resu
 		if len(a.objects) > 0 {
 			selected = append(selected, a)
 		}
+	}
+
+	var objs []map[string]any
+	if plan.Existing != nil {
+		// Built by other means: no infrastructure, only what its add-ons need (a CAPI
+		// Cluster that represents it), and nothing at all without add-ons.
+		if len(selected) == 0 {
+			return &Result{Namespace: plan.Namespace, Name: plan.Name}, nil
+		}
+		if objs, err = existingRepresentation(plan, selected); err != nil {
+			return nil, planError(plan, "spec.software", err)
+		}
+	} else if objs, err = r.clusterObjects(ctx, plan); err != nil {
+		k := plan.Infrastructure.Key
+		return nil, planError(plan, "spec.infrastructure.profile",
+			fmt.Errorf("infrastructure profile %s/%s %s: %w", k.Namespace, k.Name, k.Revision, err))
 	}
 
 	labels := clusterLabels(plan, selected)
@@ -145,6 +150,17 @@ func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Resu
 		}
 		if errs := tenancy.Check(docs, policy); errs != nil {
 			return nil, planError(plan, field, fmt.Errorf("%s makes objects a fleet repository may not create:\n%w", a.describe(), errs))
+		}
+	}
+	if plan.Existing != nil {
+		// The representation passes them too: it is written as the Fleet's account, like
+		// any cluster's Cluster API objects.
+		docs := make([]tenancy.Document, len(objs))
+		for i, o := range objs {
+			docs[i] = tenancy.Document{Pos: plan.Origin.Field("spec.existing"), Object: o}
+		}
+		if errs := tenancy.Check(docs, policy); errs != nil {
+			return nil, planError(plan, "spec.existing", fmt.Errorf("the CAPI Cluster that represents the existing cluster is refused:\n%w", errs))
 		}
 	}
 	res.Objects = sortObjects(items)

@@ -96,7 +96,7 @@ func (r *resolver) resolveCluster(t *target) *Plan {
 	spec := &c.Spec
 	own := part{doc: t.doc, field: strings.TrimSuffix(t.prefix(), ".")}
 	if spec.Existing != nil {
-		return existingPlan(c, t)
+		return r.existingPlan(c, t, own)
 	}
 
 	var catalog *catalogDoc
@@ -189,14 +189,15 @@ func (r *resolver) resolveCluster(t *target) *Plan {
 	return plan
 }
 
-// existingPlan is the plan of a cluster built by other means: no profile to resolve, nothing
-// to render; the loader has refused a recipe beside spec.existing.
-func existingPlan(c *automationv1alpha1.Cluster, t *target) *Plan {
+// existingPlan is the plan of a cluster built by other means: no infrastructure to resolve,
+// only its own network and software add-ons, if any (the loader has refused a catalog, an
+// infrastructure or an override beside spec.existing).
+func (r *resolver) existingPlan(c *automationv1alpha1.Cluster, t *target, own part) *Plan {
 	secret := c.Spec.Existing.KubeconfigSecret
 	if secret == "" {
 		secret = automationv1alpha1.KubeconfigSecretFor(c.Name)
 	}
-	return &Plan{
+	plan := &Plan{
 		Namespace:      c.Namespace,
 		Name:           c.Name,
 		LogicalCluster: t.logicalCluster(),
@@ -206,6 +207,31 @@ func existingPlan(c *automationv1alpha1.Cluster, t *target) *Plan {
 		Origin:         t.doc.Origin,
 		OriginField:    t.originField(),
 	}
+	ok := true
+	if c.Spec.Network != nil {
+		addon, _, addonOK := r.addon(slotNetwork, c.Spec.Network, own, own.field+".network", c.Namespace)
+		plan.Network, ok = addon, addonOK
+	}
+	seen := map[string]bool{}
+	for j := range c.Spec.Software {
+		field := softwareField(own.field+".", j)
+		name := c.Spec.Software[j].Name
+		if seen[name] {
+			r.sink.add(own.doc.errorAt(field+".name", "software add-on %q is listed twice", name))
+			ok = false
+			continue
+		}
+		seen[name] = true
+		addon, _, addonOK := r.addon(slotSoftware, &c.Spec.Software[j], own, field, c.Namespace)
+		if addonOK {
+			plan.Software = append(plan.Software, *addon)
+		}
+		ok = ok && addonOK
+	}
+	if !ok {
+		return nil
+	}
+	return plan
 }
 
 // infrastructure resolves the infrastructure part into the plan and returns the layers its

@@ -9,7 +9,7 @@ const ClusterKind = "Cluster"
 
 // ClusterSpec describes one cluster: a recipe inline or from a catalog, with overrides.
 // +kubebuilder:validation:XValidation:rule="has(self.clusterCatalog) || has(self.infrastructure) || has(self.existing)",message="a cluster needs spec.clusterCatalog, spec.infrastructure or spec.existing"
-// +kubebuilder:validation:XValidation:rule="!has(self.existing) || !(has(self.clusterCatalog) || has(self.infrastructure) || has(self.network) || has(self.software) || has(self.override))",message="an existing cluster (spec.existing) takes no catalog, recipe or override: L-KaaS renders nothing for it"
+// +kubebuilder:validation:XValidation:rule="!has(self.existing) || !(has(self.clusterCatalog) || has(self.infrastructure) || has(self.override))",message="an existing cluster (spec.existing) takes no catalog, infrastructure or override: L-KaaS builds nothing for it; only network and software add-ons may stand beside it"
 type ClusterSpec struct {
 	// Tenant that owns the cluster (the seed's metadata.tenant).
 	// +optional

@@ -37,7 +37,7 @@ type LogicalClusterSpec struct {
 
 // MemberCluster is one member of a logical cluster.
 // +kubebuilder:validation:XValidation:rule="has(self.clusterCatalog) || has(self.infrastructure) || has(self.existing)",message="a member needs clusterCatalog, infrastructure or existing"
-// +kubebuilder:validation:XValidation:rule="!has(self.existing) || !(has(self.clusterCatalog) || has(self.infrastructure) || has(self.network) || has(self.software) || has(self.override))",message="an existing member takes no catalog, recipe or override: L-KaaS renders nothing for it"
+// +kubebuilder:validation:XValidation:rule="!has(self.existing) || !(has(self.clusterCatalog) || has(self.infrastructure) || has(self.override))",message="an existing member takes no catalog, infrastructure or override: L-KaaS builds nothing for it; only network and software add-ons may stand beside it"
 // +kubebuilder:validation:XValidation:rule="!has(self.existing) || !has(self.existing.kubeconfigSecret) || self.existing.kubeconfigSecret == self.name + '-kubeconfig'",message="existing.kubeconfigSecret must be <member name>-kubeconfig, CAPI's name for a cluster's kubeconfig"
 type MemberCluster struct {
 	// Name of the member, and of the L-KaaS Cluster made for it.

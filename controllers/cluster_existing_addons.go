@@ -1,0 +1,128 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	infrastructurev1alpha1 "github.com/dcn-ssu/lkaas/api/infrastructure/v1alpha1"
+)
+
+// capiClusterNameLabel is the label CAPI's ClusterCache needs on a kubeconfig Secret: its
+// managers cache only the Secrets that carry it.
+const capiClusterNameLabel = "cluster.x-k8s.io/cluster-name"
+
+var existingClusterGVK = infrastructurev1alpha1.GroupVersion.WithKind(infrastructurev1alpha1.ExistingClusterKind)
+
+// existingAddons brings an existing cluster's add-ons to what Git says: the render (its CAPI
+// Cluster, its ExistingCluster and the shared add-on objects, or nothing when it has no
+// add-ons) is applied as for any cluster, through the Fleet's account, and what a previous
+// render wrote and this one does not is deleted. It returns nil when the cluster has no
+// add-ons and L-KaaS wrote nothing for it. A paused cluster is rendered, not applied.
+func (r *ClusterReconciler) existingAddons(ctx context.Context, cluster *automationv1alpha1.Cluster, cfg *rest.Config, paused bool) (*desiredState, error) {
+	if cluster.Spec.Network == nil && len(cluster.Spec.Software) == 0 && len(appliedRecord(cluster)) == 0 {
+		return nil, nil
+	}
+	desired, err := r.render(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	desired.existing = true
+	host, port, err := endpointOf(cfg)
+	if err != nil {
+		return nil, &stalledError{fmt.Errorf("its kubeconfig Secret: %w", err)}
+	}
+	for _, o := range desired.objects {
+		if o.GroupVersionKind() == existingClusterGVK {
+			// From the kubeconfig, not from Git: CAPI copies it to the CAPI Cluster.
+			_ = unstructured.SetNestedMap(o.Object, map[string]any{"host": host, "port": int64(port)}, "spec", "controlPlaneEndpoint")
+		}
+	}
+	sum := sha256.Sum256([]byte(cluster.Status.RenderHash + "\x00" + desired.hash))
+	cluster.Status.RenderHash = hex.EncodeToString(sum[:8])
+	cluster.Status.AppliedRenderHash = cluster.Status.RenderHash
+	if paused {
+		return desired, nil
+	}
+	applied, err := r.apply(ctx, cluster, desired)
+	r.Metrics.Applied(cluster, applied)
+	if err != nil {
+		return nil, err
+	}
+	if applied > 0 {
+		r.Events.Eventf(cluster, nil, corev1.EventTypeNormal, ReasonSucceeded, "Apply", "Applied the add-ons of the existing cluster (%d objects changed)", applied)
+	}
+	return desired, nil
+}
+
+// endpointOf is the host and port of the API server a kubeconfig names.
+func endpointOf(cfg *rest.Config) (string, int32, error) {
+	raw := cfg.Host
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Hostname() == "" {
+		return "", 0, fmt.Errorf("the kubeconfig's server is not a URL with a host")
+	}
+	port := 443
+	if u.Scheme == "http" {
+		port = 80
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return "", 0, fmt.Errorf("the kubeconfig's server has an invalid port")
+		}
+	}
+	return u.Hostname(), int32(port), nil
+}
+
+// markProvisioned fulfils CAPI's InfraCluster contract once the existing cluster answered:
+// status.initialization.provisioned = true on its ExistingCluster (it stays true, as the
+// contract asks). It reports false when the ExistingCluster is not in the cache yet.
+func (r *ClusterReconciler) markProvisioned(ctx context.Context, cluster *automationv1alpha1.Cluster) (bool, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(existingClusterGVK)
+	if err := r.Cache.Get(ctx, client.ObjectKeyFromObject(cluster), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	if done, _, _ := unstructured.NestedBool(live.Object, "status", "initialization", "provisioned"); done {
+		return true, nil
+	}
+	// The controller's own write, like every status it keeps.
+	patch := client.RawPatch("application/merge-patch+json", []byte(`{"status":{"initialization":{"provisioned":true}}}`))
+	if err := r.Status().Patch(ctx, live, patch); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return true, nil
+}
+
+// observeExistingAddons reports an existing cluster's add-ons as for any cluster; its control
+// plane counts as initialized while its API server answers. CAPI reaches it only through a
+// kubeconfig Secret labelled with the cluster's name (its managers cache no other), which is
+// the operator's Secret, not L-KaaS's to change: without the label the add-ons say so.
+func (r *ClusterReconciler) observeExistingAddons(ctx context.Context, cluster *automationv1alpha1.Cluster, desired *desiredState, secret *corev1.Secret, up bool) error {
+	state := &capiState{}
+	if up {
+		state.conditions = []metav1.Condition{{Type: capiControlPlaneInitialized, Status: metav1.ConditionTrue}}
+	}
+	if secret.GetLabels()[capiClusterNameLabel] != cluster.Name {
+		state.unreachable = fmt.Sprintf("Cluster API cannot read the kubeconfig Secret: it reads only kubeconfig Secrets labelled %s=%s; add that label to the Secret", capiClusterNameLabel, cluster.Name)
+	}
+	return r.observeAddons(ctx, cluster, desired, state)
+}
