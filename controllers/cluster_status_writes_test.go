@@ -8,13 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	"github.com/dcn-ssu/lkaas/controllers"
 )
 
 // statusWrites counts, per Cluster of a namespace, the writes that changed its status, as the
@@ -108,4 +112,46 @@ func TestClusterStatusWritesPerPass(t *testing.T) {
 		"Provisioned", inPhase(automationv1alpha1.ClusterPhaseProvisioned))
 	writes.settle(3*time.Second, 30*time.Second)
 	assert.Equal(t, 1, writes.of("writes-0")-before, "one ladder step, one status write; status now %+v", c.Status)
+}
+
+// The Cluster controller's one status patch never loses what the registrar wrote after the
+// pass read the cluster (its EMCO record and Registered condition), whether the pass also
+// changes metadata (whose patch answers with a newer resource version than the pass read) or
+// only the status (whose patch then conflicts and starts again from the latest object).
+func TestClusterStatusPatchKeepsTheRegistrars(t *testing.T) {
+	ctx := context.Background()
+	ns := clusterFixture(t)
+	for _, tc := range []struct {
+		name     string
+		metadata bool
+	}{
+		{"status only", false},
+		{"metadata and status", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, ns, "keeps-"+map[bool]string{false: "status", true: "metadata"}[tc.metadata])
+			waitCluster(t, c, "held by the Cluster controller", func(c *automationv1alpha1.Cluster) bool {
+				return controllerutil.ContainsFinalizer(c, controllers.ClusterFinalizer) && c.Status.Phase != ""
+			})
+			read := lkCluster(t, c) // where the pass starts
+
+			// The registrar writes meanwhile.
+			registered := read.DeepCopy()
+			conditions.MarkTrue(registered, controllers.RegisteredCondition, controllers.ReasonRegistered, "registered")
+			registered.Status.EMCO = &automationv1alpha1.EMCORegistration{Endpoint: "emco", Project: ns, ClusterProvider: ns, Cluster: c.Name, Registered: true}
+			require.NoError(t, env.Client.Status().Patch(ctx, registered, client.MergeFrom(read)))
+
+			require.NoError(t, controllers.PatchClusterAsAPass(ctx, env.Client, env.Client, read, func(c *automationv1alpha1.Cluster) {
+				if tc.metadata {
+					c.Annotations = map[string]string{"example.com/pass": "1"}
+				}
+				conditions.MarkFalse(c, meta.ReadyCondition, "Checked", "a condition the Cluster controller owns")
+				c.Status.WorkersVersion = "v9.9.9"
+			}))
+
+			got := lkCluster(t, c)
+			assert.True(t, conditions.IsTrue(got, controllers.RegisteredCondition), "the registrar's condition stays: %+v", got.Status.Conditions)
+			assert.Equal(t, registered.Status.EMCO, got.Status.EMCO, "the registrar's record stays")
+		})
+	}
 }
