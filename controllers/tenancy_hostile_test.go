@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
@@ -191,9 +192,14 @@ func TestClusterRefusesATemplateChangedAfterValidation(t *testing.T) {
 	f := newFleet(t, r)
 	waitApplied(t, f, r.push(t, files))
 
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(f), f))
-	f.Spec.Suspend = true
-	require.NoError(t, env.Client.Update(ctx, f))
+	// The Fleet's controllers may write it between the read and the update.
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(f), f); err != nil {
+			return err
+		}
+		f.Spec.Suspend = true
+		return env.Client.Update(ctx, f)
+	}))
 
 	var cms corev1.ConfigMapList
 	require.NoError(t, env.Client.List(ctx, &cms, client.InNamespace(ns), client.MatchingLabels{repofiles.FilesLabel: "true"}))
