@@ -7,7 +7,6 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
-	"github.com/fluxcd/pkg/runtime/patch"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -17,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
-	"github.com/dcn-ssu/lkaas/internal/apply"
 	"github.com/dcn-ssu/lkaas/internal/versionrules"
 )
 
@@ -90,10 +88,10 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	defer r.Metrics.Record(cluster, time.Now()) // deferred first, so it runs after the status patch
 
-	patcher := patch.NewSerialPatcher(cluster, r.Client)
+	// Everything a pass changes in the status goes out in one patch at its end.
+	patcher := newClusterPatcher(r.Client, r.APIReader, cluster)
 	defer func() {
-		if err := patcher.Patch(ctx, cluster, patch.WithOwnedConditions{Conditions: clusterOwnedConditions},
-			patch.WithFieldOwner(apply.DefaultFieldManager)); ignoreNotFound(err) != nil {
+		if err := patcher.patch(ctx, cluster); ignoreNotFound(err) != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()
@@ -103,7 +101,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	if !controllerutil.ContainsFinalizer(cluster, ClusterFinalizer) {
 		controllerutil.AddFinalizer(cluster, ClusterFinalizer)
-		if err := patcher.Patch(ctx, cluster); err != nil {
+		if err := patcher.patchMetadata(ctx, cluster); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

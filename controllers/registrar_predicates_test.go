@@ -52,11 +52,11 @@ func TestRegistrarPredicates(t *testing.T) {
 		{"registration: Available", registrationInputsChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
 			conditions.MarkTrue(c, AvailableCondition, "Available", "available")
 		}), true},
-		{"registration: kubeconfig Secret", registrationInputsChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
+		{"registration: another kubeconfig Secret", registrationInputsChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
 			c.Status.KubeconfigSecretName = "edge-admin-kubeconfig"
 		}), true},
-		{"registration: the kubeconfig Secret it already read, recorded", registrationInputsChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
-			c.Status.KubeconfigSecretName = "edge-kubeconfig"
+		{"registration: the default kubeconfig Secret's name recorded", registrationInputsChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {
+			c.Status.KubeconfigSecretName = "edge-kubeconfig" // CAPI's name, which the registrar reads already
 		}), false},
 
 		{"member: nothing a cloud follows", memberRegistrationChanged(), cluster(nil), cluster(func(c *automationv1alpha1.Cluster) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -78,15 +79,15 @@ func membersAvailable(t *testing.T, c client.Client, ns, lc string, names ...str
 		cl := &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
 			Spec: automationv1alpha1.ClusterSpec{Tenant: "starlab", ClusterCatalog: "edge"}}
 		require.NoError(t, c.Create(ctx, cl))
-		// The running registrars may write the Cluster (its finalizer) between the create and
-		// this update: read it again on a conflict.
+		// The registrars already run: their first pass may write the cluster's status
+		// (waiting for it) between the create and this write, as they would beside the
+		// Cluster controller.
 		require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			if err := c.Get(ctx, client.ObjectKeyFromObject(cl), cl); err != nil {
 				return err
 			}
 			cl.Status.Phase = automationv1alpha1.ClusterPhaseReady
-			cl.Status.Conditions = []metav1.Condition{{Type: controllers.AvailableCondition, Status: metav1.ConditionTrue,
-				Reason: "Available", LastTransitionTime: metav1.Now()}}
+			conditions.Set(cl, &metav1.Condition{Type: controllers.AvailableCondition, Status: metav1.ConditionTrue, Reason: "Available"})
 			return c.Status().Update(ctx, cl)
 		}))
 		writeKubeconfig(t, c, ns, name, fakeKubeconfig(name, 1))

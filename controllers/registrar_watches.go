@@ -39,9 +39,11 @@ func (r *ClusterRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // registrationInputsChanged passes the Cluster updates that can change its registration: spec,
-// labels, deletion, CAPI's Available and the name of the kubeconfig Secret it reads. The
+// labels, deletion, CAPI's Available and the kubeconfig Secret the registrar reads. The
 // registrar's own status writes and the Cluster controller's other status changes pass no
-// more: each would cost a round of EMCO reads for nothing.
+// more: each would cost a round of EMCO reads for nothing. The Secret is compared by the
+// name the registrar reads (kubeconfigSecretName), not by the status field: the Cluster
+// controller records CAPI's default name once the Secret exists, and that is no new input.
 func registrationInputsChanged() predicate.Funcs {
 	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		old, okOld := e.ObjectOld.(*automationv1alpha1.Cluster)
@@ -52,8 +54,6 @@ func registrationInputsChanged() predicate.Funcs {
 		return old.Generation != cur.Generation || !maps.Equal(old.Labels, cur.Labels) ||
 			!old.DeletionTimestamp.Equal(cur.DeletionTimestamp) ||
 			conditions.IsTrue(old, AvailableCondition) != conditions.IsTrue(cur, AvailableCondition) ||
-			// The Secret the registrar reads, not the field: the Cluster controller recording
-			// the default "<name>-kubeconfig" it was already read from changes nothing.
 			kubeconfigSecretName(old) != kubeconfigSecretName(cur)
 	}}
 }

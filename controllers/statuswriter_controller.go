@@ -51,6 +51,9 @@ type StatusWriter struct {
 	// Window gathers the changes of a burst (many clusters changing phase) into one commit;
 	// default 2 seconds.
 	Window time.Duration
+	// Hold keeps a climbing cluster's ladder steps out of Git until it settles, for at most
+	// this long (gitstatus.Hold); 0 commits every step. --status-hold, default 5 minutes.
+	Hold time.Duration
 	// CredentialsOverHTTP lets credentials go to a plain-HTTP Git URL (local servers only).
 	CredentialsOverHTTP bool
 	// AllowCrossNamespaceRefs lets a Fleet's status go to the repository of a GitRepository
@@ -61,6 +64,8 @@ type StatusWriter struct {
 	// inGit is, per Fleet, the state digest of what Git holds as far as this process knows;
 	// equal digests skip Git altogether.
 	inGit map[types.NamespacedName]string
+	// holds are the Fleets' holds of climbing clusters.
+	holds map[types.NamespacedName]*gitstatus.Hold
 }
 
 func (r *StatusWriter) window() time.Duration {
@@ -105,7 +110,7 @@ func (r *StatusWriter) Reconcile(ctx context.Context, req ctrl.Request) (result 
 		}
 	}()
 
-	res, err := r.write(ctx, fleet, snapshot, docs)
+	res, held, err := r.write(ctx, fleet, snapshot, docs, r.holdOf(req.NamespacedName))
 	if fleet.Status.WriteBack == nil {
 		fleet.Status.WriteBack = &automationv1alpha1.WriteBackStatus{}
 	}
@@ -115,17 +120,32 @@ func (r *StatusWriter) Reconcile(ctx context.Context, req ctrl.Request) (result 
 		r.Events.Eventf(fleet, nil, corev1.EventTypeWarning, ReasonStatusWriteFailed, "WriteStatus", "%s", err)
 		return ctrl.Result{}, err
 	}
-	r.remember(req.NamespacedName, digest)
+	// While a climbing cluster is held, Git does not hold this state yet: the next pass must
+	// look again, and one comes when the first hold ends.
+	if held > 0 {
+		r.remember(req.NamespacedName, "")
+		result = ctrl.Result{RequeueAfter: held}
+	} else {
+		r.remember(req.NamespacedName, digest)
+	}
 	fleet.Status.WriteBack.LastError = ""
 	if res.Commit == "" {
-		conditions.MarkTrue(fleet, StatusWrittenCondition, ReasonStatusUpToDate, "the status branch already holds the observed state")
-		return ctrl.Result{}, nil
+		conditions.MarkTrue(fleet, StatusWrittenCondition, ReasonStatusUpToDate, "the status branch already holds the observed state%s", heldNote(held))
+		return result, nil
 	}
 	now := metav1.Now()
 	fleet.Status.WriteBack.LastPushedCommit, fleet.Status.WriteBack.LastPushTime = res.Commit, &now
-	conditions.MarkTrue(fleet, StatusWrittenCondition, ReasonStatusPushed, "pushed status commit %s", res.Commit)
+	conditions.MarkTrue(fleet, StatusWrittenCondition, ReasonStatusPushed, "pushed status commit %s%s", res.Commit, heldNote(held))
 	r.Events.Eventf(fleet, nil, corev1.EventTypeNormal, ReasonStatusPushed, "WriteStatus", "Pushed status commit %s (%d attempts)", res.Commit, res.Attempts)
-	return ctrl.Result{}, nil
+	return result, nil
+}
+
+// heldNote completes the StatusWritten message while climbing clusters' steps are held back.
+func heldNote(held time.Duration) string {
+	if held <= 0 {
+		return ""
+	}
+	return "; the steps of clusters still climbing their ladder follow when they settle (at the latest in " + held.Round(time.Second).String() + ")"
 }
 
 // snapshot reads the Fleet's Clusters and LogicalClusters from the cache.
@@ -144,25 +164,30 @@ func (r *StatusWriter) snapshot(ctx context.Context, fleet *automationv1alpha1.F
 }
 
 // write commits the documents on top of the status branch, replanning on the new head
-// when a push loses a race.
-func (r *StatusWriter) write(ctx context.Context, fleet *automationv1alpha1.Fleet, snapshot gitstatus.Snapshot, docs map[string][]byte) (gitstatus.Result, error) {
+// when a push loses a race. Climbing clusters' steps are held back (hold); held is how long
+// until the first hold ends, 0 when nothing is held.
+func (r *StatusWriter) write(ctx context.Context, fleet *automationv1alpha1.Fleet, snapshot gitstatus.Snapshot, docs map[string][]byte,
+	hold *gitstatus.Hold) (res gitstatus.Result, held time.Duration, err error) {
 	target, err := r.writeTarget(ctx, fleet)
 	if err != nil {
-		return gitstatus.Result{}, err
+		return gitstatus.Result{}, 0, err
 	}
 	message, err := commitMessage(fleet, snapshot)
 	if err != nil {
-		return gitstatus.Result{}, err
+		return gitstatus.Result{}, 0, err
 	}
 	owner := fleet.Namespace + "/" + fleet.Name
 	dir := fleet.Spec.WriteBack.Path
-	return r.Writer.Write(ctx, target, dir, func(tree map[string][]byte) (map[string][]byte, string, error) {
-		changes, err := gitstatus.Plan(dir, owner, docs, tree)
+	res, err = r.Writer.Write(ctx, target, dir, func(tree map[string][]byte) (map[string][]byte, string, error) {
+		var toWrite map[string][]byte
+		toWrite, held = hold.Filter(docs, tree, time.Now())
+		changes, err := gitstatus.Plan(dir, owner, toWrite, tree)
 		if err != nil || len(changes) == 0 {
 			return nil, "", err
 		}
 		return changes, message + changedFiles(changes) + "\n" + gitstatus.Trailers(owner, gitstatus.Revision(snapshot)), nil
 	})
+	return res, held, err
 }
 
 // DefaultStatusMessage is the commit message template when the Fleet gives none.
@@ -234,4 +259,23 @@ func (r *StatusWriter) forget(key types.NamespacedName) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.inGit, key)
+	delete(r.holds, key)
+}
+
+// holdOf is the Fleet's hold of climbing clusters (nil when the writer holds nothing).
+func (r *StatusWriter) holdOf(key types.NamespacedName) *gitstatus.Hold {
+	if r.Hold <= 0 {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.holds == nil {
+		r.holds = map[types.NamespacedName]*gitstatus.Hold{}
+	}
+	h, ok := r.holds[key]
+	if !ok || h.Max != r.Hold {
+		h = &gitstatus.Hold{Max: r.Hold}
+		r.holds[key] = h
+	}
+	return h
 }

@@ -45,6 +45,12 @@ const statusWindow = time.Second
 
 func startStatusEnv(t *testing.T, auth ...string) *statusEnv {
 	t.Helper()
+	return startStatusEnvWithHold(t, 0, auth...)
+}
+
+// startStatusEnvWithHold runs the status writer with a hold of climbing clusters.
+func startStatusEnvWithHold(t *testing.T, hold time.Duration, auth ...string) *statusEnv {
+	t.Helper()
 	e, err := testenv.Start(plane.WithFluxSourceCRDs())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Stop() })
@@ -69,7 +75,7 @@ func startStatusEnv(t *testing.T, auth ...string) *statusEnv {
 	require.NoError(t, err)
 	w := &controllers.StatusWriter{Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
 		Events: mgr.GetEventRecorder("lkaas"), Writer: &gitstatus.Writer{TempDir: t.TempDir(), Backoff: 20 * time.Millisecond},
-		Window: statusWindow, CredentialsOverHTTP: true}
+		Window: statusWindow, Hold: hold, CredentialsOverHTTP: true}
 	require.NoError(t, w.SetupWithManager(mgr))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -386,4 +392,53 @@ func TestStatusWriterReportsWrongCredentials(t *testing.T) {
 	assert.Contains(t, history, "status/starlab/cluster/central.yaml")
 	assert.NotContains(t, history, "the-right-password")
 	assert.NotContains(t, history, "a-wrong-password")
+}
+
+// climb puts a cluster on a rung of its ladder as the Cluster controller reports it: the phase,
+// and Ready False for the phase's reason (True once Ready).
+func (s *statusEnv) climb(name string, phase automationv1alpha1.ClusterPhase) {
+	require.Eventually(s.t, func() bool {
+		c := &automationv1alpha1.Cluster{}
+		if err := s.e.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: name}, c); err != nil {
+			return false
+		}
+		c.Status.Phase = phase
+		if phase == automationv1alpha1.ClusterPhaseReady {
+			conditions.MarkTrue(c, "Ready", "Succeeded", "Cluster is Available")
+		} else {
+			conditions.MarkFalse(c, "Ready", string(phase), "climbing")
+		}
+		return s.e.Client.Status().Update(context.Background(), c) == nil
+	}, defaultWait, tick)
+}
+
+// A climbing cluster's steps wait in Git until it settles: the step is held (the writer says
+// so), Ready goes at once, and a step that nothing follows still reaches Git when its hold
+// ends, with no other event to wake the writer.
+func TestStatusWriterHoldsAClimbingCluster(t *testing.T) {
+	const hold = 20 * time.Second
+	s := startStatusEnvWithHold(t, hold)
+	s.fleet()
+	s.cluster("edge", automationv1alpha1.ClusterPhasePending)
+	doc := filepath.Join("status", s.ns, "cluster", "edge.yaml")
+	s.waitFile("lkaas/status", doc, "shows the new cluster", func(d string) bool { return strings.Contains(d, "phase: Pending") })
+
+	// A rung up: held, and the writer says so.
+	s.climb("edge", automationv1alpha1.ClusterPhaseProvisioning)
+	require.Eventually(t, func() bool {
+		f := &automationv1alpha1.Fleet{}
+		require.NoError(t, s.e.Client.Get(context.Background(), client.ObjectKey{Namespace: s.ns, Name: "fleet"}, f))
+		return strings.Contains(conditions.GetMessage(f, controllers.StatusWrittenCondition), "still climbing")
+	}, defaultWait, tick, "the writer reports a held cluster")
+	data, err := os.ReadFile(filepath.Join(s.clone("lkaas/status"), doc))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "phase: Pending", "the rung waits")
+
+	// Ready goes at once, long before the hold would end.
+	s.climb("edge", automationv1alpha1.ClusterPhaseReady)
+	s.waitFile("lkaas/status", doc, "shows Ready", func(d string) bool { return strings.Contains(d, "phase: Ready") })
+
+	// An upgrade's first step, then nothing: the hold's end alone brings it to Git.
+	s.climb("edge", automationv1alpha1.ClusterPhaseUpgrading)
+	s.waitFile("lkaas/status", doc, "shows the upgrade once its hold ended", func(d string) bool { return strings.Contains(d, "phase: Upgrading") })
 }

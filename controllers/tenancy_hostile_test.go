@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
@@ -191,9 +192,14 @@ func TestClusterRefusesATemplateChangedAfterValidation(t *testing.T) {
 	f := newFleet(t, r)
 	waitApplied(t, f, r.push(t, files))
 
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKeyFromObject(f), f))
-	f.Spec.Suspend = true
-	require.NoError(t, env.Client.Update(ctx, f))
+	// The Fleet's controllers may write it between the read and the update.
+	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(f), f); err != nil {
+			return err
+		}
+		f.Spec.Suspend = true
+		return env.Client.Update(ctx, f)
+	}))
 
 	var cms corev1.ConfigMapList
 	require.NoError(t, env.Client.List(ctx, &cms, client.InNamespace(ns), client.MatchingLabels{repofiles.FilesLabel: "true"}))
@@ -209,9 +215,13 @@ func TestClusterRefusesATemplateChangedAfterValidation(t *testing.T) {
 	require.True(t, edited, "the template is in the published files")
 	require.NoError(t, env.Client.Update(ctx, cm))
 
+	// The refusal names the object the edit added. (A first pass that ran before the Cluster
+	// controller's cache had the published files fails its render too, for a missing
+	// template, and is retried when the files arrive: that is not the refusal asked about.)
 	cluster := &automationv1alpha1.Cluster{}
+	const refusal = "templates/cluster-template.yaml:10:1: Pod/hostile-late: kind: Pod (core) is not a kind a cluster is made of"
 	var msg string
-	require.Eventually(t, func() bool {
+	if !assert.Eventually(t, func() bool {
 		if env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "seoul"}, cluster) != nil {
 			return false
 		}
@@ -220,8 +230,9 @@ func TestClusterRefusesATemplateChangedAfterValidation(t *testing.T) {
 			return false
 		}
 		msg = c.Message
-		return true
-	}, defaultWait, tick)
-	assert.Contains(t, msg, "templates/cluster-template.yaml:10:1: Pod/hostile-late: kind: Pod (core) is not a kind a cluster is made of")
+		return strings.Contains(msg, refusal)
+	}, defaultWait, tick) {
+		t.Fatalf("the cluster never refused the edited template; its last render failure: %q", msg)
+	}
 	assert.Zero(t, hostileObjects(t), "objects created by hostile repositories")
 }

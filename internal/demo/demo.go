@@ -236,6 +236,9 @@ func startController(ctx context.Context, mgmt *plane.Plane, out io.Writer) (sto
 		ArtifactMaxSize: source.DefaultMaxUntarSize,
 		// The local Git server speaks plain HTTP on loopback.
 		GitCredentialsOverHTTP: true,
+		// The binary's default (--status-hold): a member's steps up its ladder wait in the
+		// status branch until it settles.
+		StatusHold: 5 * time.Minute,
 	}
 	webAddr := make(chan string, 1) // the status page, on a free loopback port
 	opts.WebAddr, opts.WebListening = "127.0.0.1:0", func(a string) { webAddr <- a }

@@ -80,6 +80,9 @@ type Options struct {
 	ExistingProbeTimeout  time.Duration
 	// StatusWindow gathers a burst of status changes into one commit (default 2s).
 	StatusWindow time.Duration
+	// StatusHold keeps a climbing cluster's ladder steps out of the status branch until it
+	// settles, for at most this long (flag default 5m; 0 commits every step).
+	StatusHold time.Duration
 	// WatchLabelSelector shards controllers the way Flux does (--watch-label-selector, e.g.
 	// "sharding.fluxcd.io/key=shard1", or "!sharding.fluxcd.io/key" for the main instance):
 	// only Fleets that match are reconciled, and only the objects they produced are cached.
@@ -124,6 +127,7 @@ func (o *Options) BindFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ExistingProbeInterval, "existing-probe-interval", time.Minute, "How often the API server of an existing cluster (spec.existing) is asked /readyz and /version.")
 	fs.DurationVar(&o.ExistingProbeTimeout, "existing-probe-timeout", 10*time.Second, "How long one question to an existing cluster's API server may take before it counts as unreachable.")
 	fs.DurationVar(&o.StatusWindow, "status-commit-window", 2*time.Second, "How long the status writer gathers changes into one commit.")
+	fs.DurationVar(&o.StatusHold, "status-hold", 5*time.Minute, "How long at most the status writer keeps a cluster's steps up its ladder (Pending, Provisioning, Provisioned, Upgrading) out of Git before it settles; failures, Ready and registration are committed at once. 0 commits every step.")
 	fs.StringSliceVar(&o.SharedProfileNamespaces, "shared-profile-namespaces", []string{"default"}, "Namespaces whose profiles any Fleet may use, unless the Fleet names its own.")
 	fs.IntVar(&o.ArtifactMaxSize, "artifact-max-size", source.DefaultMaxUntarSize, "The largest unpacked Flux artifact a Fleet may have, in bytes.")
 	fs.StringVar(&o.WebAddr, "web-addr", "", "The address the read-only status page binds to, e.g. 127.0.0.1:9090; empty disables it. It has no login of its own: see docs/operations.md before exposing it.")
@@ -343,7 +347,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	statusWriter := &controllers.StatusWriter{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
 		Events: controllers.BoundedEvents(mgr.GetEventRecorder(ControllerName)), Writer: gitWriter,
-		Window: o.StatusWindow, CredentialsOverHTTP: o.GitCredentialsOverHTTP, AllowCrossNamespaceRefs: o.AllowCrossNamespaceRefs,
+		Window: o.StatusWindow, Hold: o.StatusHold, CredentialsOverHTTP: o.GitCredentialsOverHTTP, AllowCrossNamespaceRefs: o.AllowCrossNamespaceRefs,
 	}
 	if err := statusWriter.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the status writer: %w", err)
