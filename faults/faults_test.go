@@ -351,11 +351,11 @@ func TestEMCOFailsAndHangs(t *testing.T) {
 		require.Positive(t, i)
 		require.NoError(t, os.WriteFile(p, []byte(doc[:i]), 0o644))
 	})
-	// The registrar must have tried EMCO, and been refused, twice more before "CAPI keeps
-	// gwangju" says anything.
-	refusedBefore := refusedDeletes(tn.emu.Requests())
-	waitFor(t, convergeWait, "two more refused EMCO deletions", func() (bool, string) {
-		n := refusedDeletes(tn.emu.Requests())
+	// The registrar must have tried to deregister gwangju, and been refused, twice more before
+	// "CAPI keeps gwangju" says anything (a deregistration starts with a read of the cluster).
+	refusedBefore := refused(tn.emu.Requests(), "gwangju-edge-cluster")
+	waitFor(t, convergeWait, "two more refused EMCO requests for gwangju", func() (bool, string) {
+		n := refused(tn.emu.Requests(), "gwangju-edge-cluster")
 		return n >= refusedBefore+2, fmt.Sprintf("%d refused", n-refusedBefore)
 	})
 	capi := tn.get("cluster.x-k8s.io/v1beta2", "Cluster", "gwangju-edge-cluster")
@@ -435,11 +435,12 @@ func gitTry(dir, url string) error {
 	return err
 }
 
-// refusedDeletes counts EMCO's 5xx answers to deletions (the registrar's attempts while EMCO fails).
-func refusedDeletes(requests []emcotest.Request) int {
+// refused counts EMCO's 5xx answers to requests about cluster (the registrar's attempts while
+// EMCO fails).
+func refused(requests []emcotest.Request, cluster string) int {
 	n := 0
 	for _, r := range requests {
-		if r.Method == http.MethodDelete && r.Status >= 500 {
+		if r.Status >= 500 && strings.Contains(r.Path, "/clusters/"+cluster) {
 			n++
 		}
 	}
