@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -498,6 +499,11 @@ func TestEmulatorFaultsAndRequestLog(t *testing.T) {
 
 	log := e.Requests()
 	require.Len(t, log, 4)
+	assert.False(t, log[0].Time.IsZero(), "each answer is timed")
+	for i := 1; i < len(log); i++ {
+		assert.False(t, log[i].Time.Before(log[i-1].Time), "the log is in the order of the answers")
+	}
+	log[0].Time = time.Time{}
 	assert.Equal(t, emcotest.Request{Service: emcotest.CLM, Method: "POST", Path: "/v2/cluster-providers", Status: 503}, log[0])
 	assert.Equal(t, 0, log[3].Status)
 	assert.Len(t, e.Writes(), 2)
