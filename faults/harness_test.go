@@ -82,7 +82,7 @@ func startController(t *testing.T, name string) *plane.Process {
 				return
 			case <-time.After(500 * time.Millisecond):
 			}
-			if proc.Exited() {
+			if proc.Exited() && !stayDown[name].Load() {
 				if err := proc.Start(); err != nil {
 					t.Logf("supervisor: starting %s again: %v", name, err)
 				} else {
@@ -109,6 +109,10 @@ func killController(t *testing.T, proc *plane.Process) {
 		return !proc.Exited() && proc.PID() != before, "not yet"
 	})
 }
+
+// stayDown marks a replica whose supervisor must not start it again (its node is gone), so
+// that another replica has to take over.
+var stayDown = map[string]*atomic.Bool{"lkaas-a": {}, "lkaas-b": {}}
 
 // metricsURL of each controller replica, by process name.
 var metricsURL = map[string]string{}
