@@ -120,8 +120,10 @@ spec:
 // Issue 20: a logical cluster of an existing cluster (another kube-apiserver, with its own
 // kubeconfig in core-kubeconfig) and two CAPD in-memory clusters becomes Ready, all three
 // registered in EMCO with one logical cloud; the existing member's network add-on reaches its
-// API server through CAPI (a ClusterResourceSet, through the CAPI Cluster and ExistingCluster
-// L-KaaS represents it with); a stop of its API server turns it False with the reason and a
+// API server through CAPI (a ClusterResourceSet, through the CAPI Cluster, ExistingCluster and
+// ExistingControlPlane L-KaaS represents it with), and CAPI reports its control plane
+// initialized (what the Helm add-on provider waits for) without touching its kubeconfig
+// Secret; a stop of its API server turns it False with the reason and a
 // start brings it back; removing it from Git deregisters it and leaves its API server, its
 // data and its kubeconfig Secret alone.
 func TestExistingMemberBesideBuiltMembers(t *testing.T) {
@@ -218,6 +220,34 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 	})
 	lap("the existing member's ClusterResourceSet applied on its API server")
 
+	// CAPI's Cluster controller takes the control plane's initialization from the
+	// ExistingControlPlane (controlPlaneRef): the v1beta2 field and condition, and the
+	// deprecated v1beta1 condition, all that the Helm add-on provider may read; and, a control
+	// plane being named, it leaves the operator's kubeconfig Secret alone.
+	wait(t, 2*time.Minute, "CAPI reporting the existing control plane initialized", func() (bool, string) {
+		capi := capiCluster(t, existingMember)
+		ref, _, _ := unstructured.NestedString(capi.Object, "spec", "controlPlaneRef", "kind")
+		initialized, _, _ := unstructured.NestedBool(capi.Object, "status", "initialization", "controlPlaneInitialized")
+		v1beta2 := conditionStatus(capi, "status", "conditions")
+		v1beta1 := conditionStatus(capi, "status", "deprecated", "v1beta1", "conditions")
+		return ref == "ExistingControlPlane" && initialized && v1beta2["ControlPlaneInitialized"] == "True" &&
+				v1beta1["ControlPlaneInitialized"] == "True" && v1beta2["ControlPlaneAvailable"] == "True",
+			fmt.Sprintf("controlPlaneRef %q; %s; v1beta2 %v; v1beta1 %v", ref, capiClusterState(t, existingMember), v1beta2, v1beta1)
+	})
+	cp := &unstructured.Unstructured{}
+	cp.SetAPIVersion("controlplane.automation.dcn.ssu.ac.kr/v1alpha1")
+	cp.SetKind("ExistingControlPlane")
+	require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: existingNamespace, Name: existingMember}, cp))
+	assert.Equal(t, existingMember, cp.GetLabels()["cluster.x-k8s.io/cluster-name"], "CAPI labelled its control plane")
+	assert.True(t, slices.ContainsFunc(cp.GetOwnerReferences(), func(r metav1.OwnerReference) bool {
+		return r.Kind == "Cluster" && r.APIVersion == "cluster.x-k8s.io/v1beta2"
+	}), "and owns it: %v", cp.GetOwnerReferences())
+	untouched := &corev1.Secret{}
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(secret), untouched))
+	assert.Equal(t, secret.ResourceVersion, untouched.ResourceVersion, "nobody wrote the kubeconfig Secret")
+	assert.Empty(t, untouched.OwnerReferences)
+	lap("CAPI: the existing control plane initialized and available, the kubeconfig Secret untouched")
+
 	// Its API server stops: not Available, with the reason; back when it starts.
 	apiServer, err := other.Part(plane.KubeAPIServer)
 	require.NoError(t, err)
@@ -230,7 +260,13 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 	})
 	m := member(t, existingMember)
 	assert.Contains(t, conditions.GetMessage(m, meta.ReadyCondition), "does not answer")
-	lap("its API server stopped: Available and Ready False, APIServerUnreachable")
+	wait(t, 2*time.Minute, "CAPI reporting the existing control plane unavailable", func() (bool, string) {
+		capi := capiCluster(t, existingMember)
+		initialized, _, _ := unstructured.NestedBool(capi.Object, "status", "initialization", "controlPlaneInitialized")
+		v1beta2 := conditionStatus(capi, "status", "conditions")
+		return initialized && v1beta2["ControlPlaneAvailable"] == "False", fmt.Sprintf("initialized %v, conditions %v", initialized, v1beta2)
+	})
+	lap("its API server stopped: Available and Ready False, APIServerUnreachable; CAPI's ControlPlaneAvailable False, still initialized")
 	require.NoError(t, apiServer.Start())
 	wait(t, 2*time.Minute, "the existing member Ready again", func() (bool, string) {
 		m := member(t, existingMember)
@@ -262,6 +298,7 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 		for _, o := range []struct{ apiVersion, kind string }{
 			{automationv1alpha1.GroupVersion.String(), "Cluster"}, {"cluster.x-k8s.io/v1beta2", "Cluster"},
 			{"infrastructure.automation.dcn.ssu.ac.kr/v1alpha1", "ExistingCluster"},
+			{"controlplane.automation.dcn.ssu.ac.kr/v1alpha1", "ExistingControlPlane"},
 		} {
 			u := &unstructured.Unstructured{}
 			u.SetAPIVersion(o.apiVersion)
@@ -272,7 +309,7 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 		}
 		return len(left) == 0, strings.Join(left, ", ")
 	})
-	lap("removed from Git (%s): deregistered, its Cluster, CAPI Cluster and ExistingCluster gone", head[:12])
+	lap("removed from Git (%s): deregistered, its Cluster, CAPI Cluster, ExistingCluster and ExistingControlPlane gone", head[:12])
 	// The garbage collector has had the CAPI Cluster's deletion to act on: the Secret stays.
 	kept := &corev1.Secret{}
 	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(secret), kept), "the kubeconfig Secret is the operator's")
@@ -294,6 +331,30 @@ func member(t *testing.T, name string) *automationv1alpha1.Cluster {
 	m := &automationv1alpha1.Cluster{}
 	require.NoError(t, mgmt.APIServer.Client.Get(context.Background(), client.ObjectKey{Namespace: existingNamespace, Name: name}, m))
 	return m
+}
+
+// capiCluster reads a CAPI Cluster of the test's namespace (empty when it cannot).
+func capiCluster(t *testing.T, name string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	u.SetKind("Cluster")
+	_ = mgmt.APIServer.Client.Get(context.Background(), client.ObjectKey{Namespace: existingNamespace, Name: name}, u)
+	return u
+}
+
+// conditionStatus maps the type of each condition in the list at path to its status.
+func conditionStatus(u *unstructured.Unstructured, path ...string) map[string]string {
+	list, _, _ := unstructured.NestedSlice(u.Object, path...)
+	out := map[string]string{}
+	for _, item := range list {
+		if m, ok := item.(map[string]any); ok {
+			typ, _ := m["type"].(string)
+			status, _ := m["status"].(string)
+			out[typ] = status
+		}
+	}
+	return out
 }
 
 // capiClusterState says what CAPI reports of a CAPI Cluster, for a failure message.
