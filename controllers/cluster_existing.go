@@ -122,7 +122,8 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	cfg.Timeout = r.existingProbeTimeout()
 
 	// Its add-ons: the CAPI Cluster that represents it, with its ExistingCluster and
-	// ExistingControlPlane, and the add-on objects, written like any cluster's (as the Fleet's account, recorded, pruned).
+	// ExistingControlPlane, and the add-on objects, written like any cluster's (as the
+	// Fleet's account, recorded, pruned).
 	desired, err := r.existingAddons(ctx, cluster, cfg, paused)
 	if err != nil {
 		var stalled *stalledError
@@ -138,12 +139,12 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	}
 
 	represented := desired != nil && len(desired.objects) > 0 && !paused
-	version, reason, err := probeAPIServer(ctx, cfg)
-	if err != nil {
-		r.existingDown(cluster, reason, err.Error())
+	version, reason, probeErr := probeAPIServer(ctx, cfg)
+	if probeErr != nil {
+		r.existingDown(cluster, reason, probeErr.Error())
 		if represented {
 			// Still initialized (the contract's field stays true), no longer Available.
-			if _, err := r.markControlPlane(ctx, cluster, false, reason, err.Error()); err != nil {
+			if _, err := r.markControlPlane(ctx, cluster, false, reason, probeErr.Error()); err != nil {
 				return ctrl.Result{}, err
 			}
 		}
