@@ -333,8 +333,9 @@ spec:
 }
 
 // An existing cluster takes network and software add-ons beside it (nothing else), as a
-// Cluster and as a member; ExistingCluster, the infrastructure object that represents it in
-// Cluster API, carries the contract label CAPI reads its version from.
+// Cluster and as a member; ExistingCluster and ExistingControlPlane, the infrastructure and
+// control-plane objects that represent it in Cluster API, carry the contract label CAPI reads
+// their version from.
 func TestExistingClustersTakeAddons(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -361,9 +362,13 @@ spec:
 		require.NoError(t, env.Client.Create(ctx, docs[0]), "accepted: %s", docs[0].GetKind())
 	}
 
-	crd := &unstructured.Unstructured{}
-	crd.SetAPIVersion("apiextensions.k8s.io/v1")
-	crd.SetKind("CustomResourceDefinition")
-	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: "existingclusters.infrastructure.automation.dcn.ssu.ac.kr"}, crd))
-	assert.Equal(t, "v1alpha1", crd.GetLabels()["cluster.x-k8s.io/v1beta2"], "CAPI's contract label: v1beta2 contract, served at v1alpha1")
+	// CAPI's contract label (v1beta2 contract, served at v1alpha1) on the InfraCluster and the
+	// control-plane kind, whose CRD names are CAPI's CalculateCRDName(group, kind).
+	for _, name := range []string{"existingclusters.infrastructure.automation.dcn.ssu.ac.kr", "existingcontrolplanes.controlplane.automation.dcn.ssu.ac.kr"} {
+		crd := &unstructured.Unstructured{}
+		crd.SetAPIVersion("apiextensions.k8s.io/v1")
+		crd.SetKind("CustomResourceDefinition")
+		require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Name: name}, crd))
+		assert.Equal(t, "v1alpha1", crd.GetLabels()["cluster.x-k8s.io/v1beta2"], name)
+	}
 }

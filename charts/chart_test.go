@@ -16,8 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -95,7 +97,49 @@ func TestChartRendersObjectsTheAPIServerAccepts(t *testing.T) {
 			for _, kind := range []string{"CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service", "NetworkPolicy"} {
 				assert.Positive(t, kinds[kind], kind)
 			}
-			assert.Equal(t, 6, kinds["CustomResourceDefinition"])
+			assert.Equal(t, 7, kinds["CustomResourceDefinition"])
+		})
+	}
+}
+
+// The Helm add-on provider's account may read an existing cluster's ExistingCluster and
+// ExistingControlPlane (it reads both for every Cluster a HelmChartProxy selects): bound to
+// CAAPH's account as clusterctl installs it, to another one, or to none.
+func TestChartLetsTheHelmAddonProviderReadExistingClusters(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args []string
+		want []rbacv1.Subject
+	}{
+		"defaults": {want: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "caaph-controller-manager", Namespace: "caaph-system"}}},
+		"another account": {args: []string{"--set", "addonProviderHelm.serviceAccount.name=helm-addons", "--set", "addonProviderHelm.serviceAccount.namespace=addons"},
+			want: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "helm-addons", Namespace: "addons"}}},
+		"none": {args: []string{"--set", "addonProviderHelm.serviceAccount.name="}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var subjects []rbacv1.Subject
+			var rules []rbacv1.PolicyRule
+			for _, obj := range objects(t, helm(t, append([]string{"template", "lkaas", chart, "--namespace", "lkaas-system"}, tc.args...)...)) {
+				switch {
+				case obj.GetKind() == "ClusterRoleBinding" && obj.GetName() == "lkaas-caaph-existing":
+					b := &rbacv1.ClusterRoleBinding{}
+					require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, b))
+					assert.Equal(t, "lkaas-caaph-existing", b.RoleRef.Name)
+					subjects = b.Subjects
+				case obj.GetKind() == "ClusterRole" && obj.GetName() == "lkaas-caaph-existing":
+					r := &rbacv1.ClusterRole{}
+					require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, r))
+					rules = r.Rules
+				}
+			}
+			assert.Equal(t, tc.want, subjects)
+			if tc.want == nil {
+				assert.Nil(t, rules, "no role without an account")
+				return
+			}
+			assert.Equal(t, []rbacv1.PolicyRule{
+				{APIGroups: []string{"infrastructure.automation.dcn.ssu.ac.kr"}, Resources: []string{"existingclusters"}, Verbs: []string{"get", "list", "watch"}},
+				{APIGroups: []string{"controlplane.automation.dcn.ssu.ac.kr"}, Resources: []string{"existingcontrolplanes"}, Verbs: []string{"get", "list", "watch"}},
+			}, rules, "read only")
 		})
 	}
 }
@@ -190,8 +234,9 @@ func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
 					containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
 					args, _, _ = unstructured.NestedSlice(containers[0].(map[string]any), "args")
 				case "ClusterRole":
-					if obj.GetLabels()["cluster.x-k8s.io/aggregate-to-manager"] == "true" {
-						// Not the controller's: aggregated into Cluster API's manager role.
+					if obj.GetName() != "lkaas" {
+						// Not the controller's: aggregated into Cluster API's manager role, or
+						// bound to the Helm add-on provider's account.
 						continue
 					}
 					rules, _, _ := unstructured.NestedSlice(obj.Object, "rules")
@@ -217,13 +262,15 @@ func TestChartMultitenancyLocksFleetsDown(t *testing.T) {
 }
 
 // assertOnlyOwnWrites: in the lockdown the controller writes only events, status (an
-// ExistingCluster's contract status included), and its own bookkeeping on the L-KaaS kinds
+// ExistingCluster's and an ExistingControlPlane's contract status included), and its own bookkeeping on the L-KaaS kinds
 // (finalizers, a Cluster's applied record), by patch; every other write is the tenant's
 // account's.
 func assertOnlyOwnWrites(t *testing.T, groups, resources, verbs []string) {
 	t.Helper()
-	own := []string{"fleets", "clusters", "logicalclusters", "fleets/status", "clusters/status", "logicalclusters/status", "existingclusters/status"}
-	lkaasGroups := []string{"automation.dcn.ssu.ac.kr", "intent.automation.dcn.ssu.ac.kr", "infrastructure.automation.dcn.ssu.ac.kr"}
+	own := []string{"fleets", "clusters", "logicalclusters", "fleets/status", "clusters/status", "logicalclusters/status",
+		"existingclusters/status", "existingcontrolplanes/status"}
+	lkaasGroups := []string{"automation.dcn.ssu.ac.kr", "intent.automation.dcn.ssu.ac.kr", "infrastructure.automation.dcn.ssu.ac.kr",
+		"controlplane.automation.dcn.ssu.ac.kr"}
 	for _, verb := range verbs {
 		switch verb {
 		case "get", "list", "watch", "impersonate":

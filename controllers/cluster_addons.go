@@ -82,7 +82,7 @@ func (r *ClusterReconciler) observeAddons(ctx context.Context, cluster *automati
 			if err != nil {
 				return err
 			}
-			if !st.Applied && s.unreachable != "" {
+			if !st.Applied && s.unreachable != "" && installer.GetKind() == "ClusterResourceSet" {
 				st.Message = s.unreachable
 			}
 		}

@@ -101,6 +101,9 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	case apierrors.IsNotFound(err):
 		// Messages reach the status documents in Git, which never name a kubeconfig Secret.
 		r.existingDown(cluster, ReasonKubeconfigMissing, fmt.Sprintf("waiting for its kubeconfig Secret (<cluster name>-kubeconfig, key %q) in namespace %s", KubeconfigValueKey, cluster.Namespace))
+		if err := r.pruneExistingAddons(ctx, cluster, paused); err != nil {
+			return ctrl.Result{}, err
+		}
 		return ctrl.Result{}, nil // the Secret's creation brings the cluster back
 	case err != nil:
 		return ctrl.Result{}, err
@@ -111,12 +114,16 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 		r.existingDown(cluster, ReasonKubeconfigInvalid, msg)
 		conditions.MarkStalled(cluster, ReasonKubeconfigInvalid, "%s", msg)
 		conditions.Delete(cluster, meta.ReconcilingCondition)
+		if err := r.pruneExistingAddons(ctx, cluster, paused); err != nil {
+			return ctrl.Result{}, err
+		}
 		return ctrl.Result{}, nil // only a new Secret can help
 	}
 	cfg.Timeout = r.existingProbeTimeout()
 
-	// Its add-ons: the CAPI Cluster that represents it, with its ExistingCluster, and the
-	// add-on objects, written like any cluster's (as the Fleet's account, recorded, pruned).
+	// Its add-ons: the CAPI Cluster that represents it, with its ExistingCluster and
+	// ExistingControlPlane, and the add-on objects, written like any cluster's (as the
+	// Fleet's account, recorded, pruned).
 	desired, err := r.existingAddons(ctx, cluster, cfg, paused)
 	if err != nil {
 		var stalled *stalledError
@@ -131,9 +138,16 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 		return ctrl.Result{}, err
 	}
 
-	version, reason, err := probeAPIServer(ctx, cfg)
-	if err != nil {
-		r.existingDown(cluster, reason, err.Error())
+	represented := desired != nil && len(desired.objects) > 0 && !paused
+	version, reason, probeErr := probeAPIServer(ctx, cfg)
+	if probeErr != nil {
+		r.existingDown(cluster, reason, probeErr.Error())
+		if represented {
+			// Still initialized (the contract's field stays true), no longer Available.
+			if _, err := r.markControlPlane(ctx, cluster, false, reason, probeErr.Error()); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
 		if desired != nil {
 			if err := r.observeExistingAddons(ctx, cluster, desired, secret, false); err != nil {
 				return ctrl.Result{}, err
@@ -142,13 +156,20 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 		return ctrl.Result{RequeueAfter: r.existingProbeInterval()}, nil
 	}
 	requeue := r.existingProbeInterval()
-	if desired != nil && len(desired.objects) > 0 && !paused {
-		marked, err := r.markProvisioned(ctx, cluster)
+	msg := fmt.Sprintf("the API server answers /readyz with the cluster's kubeconfig; Kubernetes %s", version)
+	if represented {
+		// CAPI's contracts: the infrastructure provisioned, the control plane initialized
+		// and available, as the probe says.
+		provisioned, err := r.markProvisioned(ctx, cluster)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if !marked {
-			requeue = 2 * time.Second // the ExistingCluster just written is not in the cache yet
+		initialized, err := r.markControlPlane(ctx, cluster, true, ReasonAPIServerReady, msg)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !provisioned || !initialized {
+			requeue = 2 * time.Second // what was just written is not in the cache yet
 		}
 	}
 	if desired != nil {
@@ -157,7 +178,6 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 		}
 	}
 	cluster.Status.ControlPlaneVersion = version
-	msg := fmt.Sprintf("the API server answers /readyz with the cluster's kubeconfig; Kubernetes %s", version)
 	if conditions.IsFalse(cluster, capiAvailable) || !conditions.Has(cluster, capiAvailable) {
 		r.Events.Eventf(cluster, nil, corev1.EventTypeNormal, ReasonAPIServerReady, "Probe", "%s", msg)
 	}

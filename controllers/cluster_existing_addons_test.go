@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,7 +21,10 @@ import (
 	"github.com/dcn-ssu/lkaas/internal/render"
 )
 
-const existingV1 = "infrastructure.automation.dcn.ssu.ac.kr/v1alpha1"
+const (
+	existingV1   = "infrastructure.automation.dcn.ssu.ac.kr/v1alpha1"
+	existingCPV1 = "controlplane.automation.dcn.ssu.ac.kr/v1alpha1"
+)
 
 // An existing cluster's network add-on: L-KaaS represents the cluster with a CAPI Cluster whose
 // infrastructureRef is an ExistingCluster it fulfils (endpoint from the kubeconfig, provisioned
@@ -74,8 +76,9 @@ func TestExistingClusterAddonsRepresentation(t *testing.T) {
 	ref, _, _ := unstructured.NestedStringMap(capi.Object, "spec", "infrastructureRef")
 	assert.Equal(t, map[string]string{"apiGroup": "infrastructure.automation.dcn.ssu.ac.kr", "kind": "ExistingCluster", "name": "core"}, ref)
 	assert.Equal(t, "kr", capi.GetLabels()["region"], "the cluster's labels, for selection by place")
-	_, hasCP, _ := unstructured.NestedMap(capi.Object, "spec", "controlPlaneRef")
-	assert.False(t, hasCP, "no control plane: CAPI leaves the existing <name>-kubeconfig alone")
+	cpRef, _, _ := unstructured.NestedStringMap(capi.Object, "spec", "controlPlaneRef")
+	assert.Equal(t, map[string]string{"apiGroup": "controlplane.automation.dcn.ssu.ac.kr", "kind": "ExistingControlPlane", "name": "core"}, cpRef,
+		"a control plane of its own: CAPI leaves the existing <name>-kubeconfig to it")
 	crs := listCAPI(t, ns, addonsV1, "ClusterResourceSet")
 	require.Len(t, crs, 1)
 	id := crs[0].GetLabels()[render.AddonInstanceLabel]
@@ -112,6 +115,7 @@ func TestExistingClusterAddonsRepresentation(t *testing.T) {
 	setNetwork(nil)
 	waitGone(t, ns, capiV1, "Cluster", "core")
 	waitGone(t, ns, existingV1, "ExistingCluster", "core")
+	waitGone(t, ns, existingCPV1, "ExistingControlPlane", "core")
 	waitGone(t, ns, addonsV1, "ClusterResourceSet", crs[0].GetName())
 	got = waitCluster(t, c, "Ready without add-ons again", func(c *automationv1alpha1.Cluster) bool {
 		return conditions.IsReady(c) && c.Status.Addons == nil && conditions.Get(c, controllers.AddonsAppliedCondition) == nil
@@ -138,10 +142,125 @@ func TestExistingClusterAddonsRepresentation(t *testing.T) {
 	assert.Equal(t, precious.Data, kept.Data, "the existing cluster's data is untouched")
 }
 
-// A Helm add-on cannot reach an existing cluster (the Helm add-on provider waits for a control
-// plane CAPI initialized): refused by name, nothing written; without the label CAPI's
-// ClusterCache needs on the kubeconfig Secret, the add-on says what to add.
-func TestExistingClusterAddonsRefusedAndUnreachable(t *testing.T) {
+// A Helm add-on on an existing cluster: the render makes its HelmChartProxy beside the
+// representation, whose controlPlaneRef names an ExistingControlPlane that L-KaaS marks
+// initialized (and Available) once the API server answers, so that CAPI reports the control
+// plane initialized as the Helm add-on provider needs; the CAPI Cluster is labelled for the
+// HelmChartProxy at once, and the HelmReleaseProxy CAAPH writes turns the add-on applied. A
+// kubeconfig that stops answering leaves the control plane initialized (the contract's field
+// stays true) but not Available. Removing the cluster deletes the representation, never the
+// Secret.
+func TestExistingClusterHelmAddon(t *testing.T) {
+	ctx := context.Background()
+	other := startOtherAPIServer(t)
+	ns := clusterFixture(t)
+	createProfile(t, ns, "podinfo", automationv1alpha1.SoftwareProfileType, "1.0.0", nil,
+		`{"chart":{"repoURL":"https://stefanprodan.github.io/podinfo","name":"podinfo","version":"6.7.1","namespace":"podinfo"}}`)
+	host := hostPort(t, other.Config.Host)
+	writeKubeconfig(t, env.Client, ns, "core", adminKubeconfig(t, other, host))
+	c := &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "core"},
+		Spec: automationv1alpha1.ClusterSpec{Existing: &automationv1alpha1.ExistingCluster{}, ClusterRecipe: automationv1alpha1.ClusterRecipe{
+			Software: []automationv1alpha1.AddonRecipe{{Name: "podinfo",
+				Profile: automationv1alpha1.ProfileReference{Name: "podinfo", Type: automationv1alpha1.SoftwareProfileType, Revision: "1.0.0"}}},
+		}}}
+	require.NoError(t, env.Client.Create(ctx, c))
+	controlPlane := func() *unstructured.Unstructured {
+		t.Helper()
+		cp, err := capiObject(t, ns, existingCPV1, "ExistingControlPlane", "core")
+		if err != nil {
+			return nil
+		}
+		return cp
+	}
+	initialized := func(cp *unstructured.Unstructured) bool {
+		done, _, _ := unstructured.NestedBool(cp.Object, "status", "initialization", "controlPlaneInitialized")
+		return done
+	}
+	got := waitCluster(t, c, "represented, its control plane initialized", func(c *automationv1alpha1.Cluster) bool {
+		cp := controlPlane()
+		return conditions.IsReady(c) && len(c.Status.Addons) == 1 && cp != nil && initialized(cp)
+	})
+	assert.False(t, conditions.IsStalled(got), "a Helm add-on is no longer refused")
+
+	capi, err := capiObject(t, ns, capiV1, "Cluster", "core")
+	require.NoError(t, err)
+	ref, _, _ := unstructured.NestedStringMap(capi.Object, "spec", "controlPlaneRef")
+	assert.Equal(t, map[string]string{"apiGroup": "controlplane.automation.dcn.ssu.ac.kr", "kind": "ExistingControlPlane", "name": "core"}, ref)
+	hcps := listCAPI(t, ns, helmAddonsV1, "HelmChartProxy")
+	require.Len(t, hcps, 1)
+	hcp := hcps[0]
+	assert.Equal(t, hcp.GetName(), capi.GetLabels()[render.AddonLabelPrefix+"podinfo"], "selected by the HelmChartProxy from the start: its control plane runs")
+	cp := controlPlane()
+	require.Len(t, cp.GetOwnerReferences(), 1)
+	assert.Equal(t, got.UID, cp.GetOwnerReferences()[0].UID, "the ExistingControlPlane is the L-KaaS Cluster's")
+	available := findCond(t, cp, "Available")
+	assert.Equal(t, "True", available["status"], "%v", available)
+	assert.Equal(t, controllers.ReasonAPIServerReady, available["reason"])
+	_, hasReplicas, _ := unstructured.NestedFieldNoCopy(cp.Object, "spec", "replicas")
+	assert.False(t, hasReplicas, "no replicas: CAPI reports none for a control plane it cannot count")
+	st := addonStatus(got, "podinfo")
+	assert.Equal(t, "HelmChartProxy", st.Kind)
+	assert.Equal(t, hcp.GetName(), st.Object)
+	assert.Equal(t, "not installed yet", st.Message)
+
+	// CAAPH's HelmChartProxy controller creates the release proxy; its release is deployed.
+	hrp := unstructuredOf(map[string]any{"apiVersion": helmAddonsV1, "kind": "HelmReleaseProxy",
+		"metadata": map[string]any{
+			"generateName": "podinfo-core-", "namespace": ns,
+			"labels": map[string]any{capiClusterName: "core", hcpNameLabel: hcp.GetName()},
+			"ownerReferences": []any{map[string]any{"apiVersion": helmAddonsV1, "kind": "HelmChartProxy",
+				"name": hcp.GetName(), "uid": string(hcp.GetUID()), "controller": true, "blockOwnerDeletion": true}},
+		},
+		"spec": map[string]any{
+			"clusterRef":  map[string]any{"apiVersion": capiV1, "kind": "Cluster", "name": "core", "namespace": ns},
+			"releaseName": "podinfo", "chartName": "podinfo", "repoURL": "https://stefanprodan.github.io/podinfo",
+			"namespace": "podinfo", "version": "6.7.1",
+		},
+	})
+	require.NoError(t, env.Client.Create(ctx, hrp))
+	setHelmReleaseStatus(t, ns, hrp.GetName(), []any{
+		condition("ClusterAvailable", "True", "Available", ""),
+		condition("HelmReleaseReady", "True", "Ready", ""),
+		condition("Ready", "True", "InfoReported", ""),
+	}, "deployed", true)
+	waitCluster(t, c, "reporting the chart installed", func(c *automationv1alpha1.Cluster) bool {
+		st := addonStatus(c, "podinfo")
+		return st != nil && st.Applied && st.Message == "release installed" && conditions.IsTrue(c, controllers.AddonsAppliedCondition)
+	})
+
+	// The kubeconfig names a port nothing answers on: still initialized, no longer Available.
+	writeKubeconfig(t, env.Client, ns, "core", adminKubeconfig(t, other, "127.0.0.1:1"))
+	require.Eventually(t, func() bool {
+		cp := controlPlane()
+		return cp != nil && findCond(t, cp, "Available")["status"] == "False"
+	}, defaultWait, tick, "the ExistingControlPlane not Available")
+	cp = controlPlane()
+	assert.True(t, initialized(cp), "controlPlaneInitialized stays true, as the contract asks")
+	assert.Equal(t, controllers.ReasonAPIServerUnreachable, findCond(t, cp, "Available")["reason"])
+	writeKubeconfig(t, env.Client, ns, "core", adminKubeconfig(t, other, host))
+	require.Eventually(t, func() bool {
+		cp := controlPlane()
+		return cp != nil && findCond(t, cp, "Available")["status"] == "True"
+	}, defaultWait, tick, "Available again")
+
+	// Removed: the representation goes (the ExistingControlPlane with it), the Secret stays.
+	require.NoError(t, env.Client.Delete(ctx, got))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(c), &automationv1alpha1.Cluster{}))
+	}, defaultWait, tick, "the Cluster goes")
+	waitGone(t, ns, capiV1, "Cluster", "core")
+	waitGone(t, ns, existingCPV1, "ExistingControlPlane", "core")
+	waitGone(t, ns, existingV1, "ExistingCluster", "core")
+	waitGone(t, ns, helmAddonsV1, "HelmChartProxy", hcp.GetName())
+	secret := &corev1.Secret{}
+	require.NoError(t, env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "core-kubeconfig"}, secret), "the kubeconfig Secret is the operator's")
+	assert.Empty(t, secret.OwnerReferences)
+}
+
+// Without the label CAPI's ClusterCache needs on the kubeconfig Secret, a ClusterResourceSet
+// add-on says what to add; a Helm add-on beside it does not (the Helm add-on provider reads
+// the Secret through a cache of every Secret), it waits for its release.
+func TestExistingClusterAddonsUnreachable(t *testing.T) {
 	ctx := context.Background()
 	other := startOtherAPIServer(t)
 	ns := clusterFixture(t)
@@ -152,31 +271,74 @@ func TestExistingClusterAddonsRefusedAndUnreachable(t *testing.T) {
 	require.NoError(t, env.Client.Create(ctx, unlabelled))
 	c := &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "core"},
 		Spec: automationv1alpha1.ClusterSpec{Existing: &automationv1alpha1.ExistingCluster{}, ClusterRecipe: automationv1alpha1.ClusterRecipe{
+			Network: &automationv1alpha1.AddonRecipe{Name: "calico",
+				Profile: automationv1alpha1.ProfileReference{Name: "calico", Type: automationv1alpha1.NetworkProfileType, Revision: "1.0.0"}},
 			Software: []automationv1alpha1.AddonRecipe{{Name: "podinfo",
 				Profile: automationv1alpha1.ProfileReference{Name: "podinfo", Type: automationv1alpha1.SoftwareProfileType, Revision: "1.0.0"}}},
 		}}}
 	require.NoError(t, env.Client.Create(ctx, c))
-	got := waitCluster(t, c, "refusing the chart", func(c *automationv1alpha1.Cluster) bool {
-		return conditions.IsStalled(c) && conditions.GetReason(c, meta.ReadyCondition) == controllers.ReasonRenderFailed
+	got := waitCluster(t, c, "naming the missing label", func(c *automationv1alpha1.Cluster) bool {
+		st := addonStatus(c, "calico")
+		return conditions.IsReady(c) && len(c.Status.Addons) == 2 && st != nil && strings.Contains(st.Message, "cluster.x-k8s.io/cluster-name=core")
 	})
-	assert.Contains(t, conditions.GetMessage(got, meta.ReadyCondition), "Helm add-ons on an existing cluster are not supported")
-	_, err := capiObject(t, ns, capiV1, "Cluster", "core")
-	assert.True(t, apierrors.IsNotFound(err), "nothing written: %v", err)
+	assert.False(t, addonStatus(got, "calico").Applied)
+	assert.Equal(t, "not installed yet", addonStatus(got, "podinfo").Message)
+	assert.False(t, conditions.IsStalled(got))
+}
 
+// Add-ons switched off while the kubeconfig Secret is gone: the representation needs no
+// kubeconfig to go, so it goes; then the cluster leaves Git without its Secret, and goes too.
+func TestExistingClusterAddonsOffWithoutKubeconfig(t *testing.T) {
+	ctx := context.Background()
+	other := startOtherAPIServer(t)
+	ns := clusterFixture(t)
+	writeKubeconfig(t, env.Client, ns, "core", adminKubeconfig(t, other, hostPort(t, other.Config.Host)))
+	c := &automationv1alpha1.Cluster{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "core"},
+		Spec: automationv1alpha1.ClusterSpec{Existing: &automationv1alpha1.ExistingCluster{}, ClusterRecipe: automationv1alpha1.ClusterRecipe{
+			Network: &automationv1alpha1.AddonRecipe{Name: "calico",
+				Profile: automationv1alpha1.ProfileReference{Name: "calico", Type: automationv1alpha1.NetworkProfileType, Revision: "1.0.0"}},
+		}}}
+	require.NoError(t, env.Client.Create(ctx, c))
+	waitCluster(t, c, "represented", func(c *automationv1alpha1.Cluster) bool { return conditions.IsReady(c) && len(c.Status.Addons) == 1 })
+	crs := listCAPI(t, ns, addonsV1, "ClusterResourceSet")
+	require.Len(t, crs, 1)
+
+	require.NoError(t, env.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "core-kubeconfig"}}))
+	waitCluster(t, c, "waiting for its kubeconfig", func(c *automationv1alpha1.Cluster) bool {
+		return conditions.GetReason(c, "Available") == controllers.ReasonKubeconfigMissing
+	})
 	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got := &automationv1alpha1.Cluster{}
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(c), got); err != nil {
 			return err
 		}
-		got.Spec.Software = nil
-		got.Spec.Network = &automationv1alpha1.AddonRecipe{Name: "calico",
-			Profile: automationv1alpha1.ProfileReference{Name: "calico", Type: automationv1alpha1.NetworkProfileType, Revision: "1.0.0"}}
+		got.Spec.Network = nil
 		return env.Client.Update(ctx, got)
 	}))
-	got = waitCluster(t, c, "naming the missing label", func(c *automationv1alpha1.Cluster) bool {
-		return conditions.IsReady(c) && len(c.Status.Addons) == 1 && strings.Contains(c.Status.Addons[0].Message, "cluster.x-k8s.io/cluster-name=core")
+	waitGone(t, ns, capiV1, "Cluster", "core")
+	waitGone(t, ns, existingV1, "ExistingCluster", "core")
+	waitGone(t, ns, existingCPV1, "ExistingControlPlane", "core")
+	waitGone(t, ns, addonsV1, "ClusterResourceSet", crs[0].GetName())
+	got := waitCluster(t, c, "nothing recorded", func(c *automationv1alpha1.Cluster) bool {
+		return c.Status.Addons == nil && conditions.GetReason(c, "Available") == controllers.ReasonKubeconfigMissing
 	})
-	assert.False(t, got.Status.Addons[0].Applied)
-	assert.False(t, conditions.IsStalled(got))
+
+	require.NoError(t, env.Client.Delete(ctx, got))
+	require.Eventually(t, func() bool {
+		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKeyFromObject(c), &automationv1alpha1.Cluster{}))
+	}, defaultWait, tick, "the Cluster goes without its Secret")
+}
+
+// findCond is the condition of type typ in an object's status.conditions, or nil.
+func findCond(t *testing.T, u *unstructured.Unstructured, typ string) map[string]any {
+	t.Helper()
+	list, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, item := range list {
+		if m, ok := item.(map[string]any); ok && m["type"] == typ {
+			return m
+		}
+	}
+	return nil
 }
 
 func waitGone(t *testing.T, ns, apiVersion, kind, name string) {

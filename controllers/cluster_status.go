@@ -40,7 +40,7 @@ var machineDeploymentGVK = schema.GroupVersionKind{Group: "cluster.x-k8s.io", Ve
 
 // capiState is what the cluster's CAPI objects report.
 type capiState struct {
-	// unreachable says why CAPI cannot reach the cluster to install add-ons although its
+	// unreachable says why CAPI's ClusterResourceSets cannot reach the cluster although its
 	// control plane runs (an existing cluster whose kubeconfig Secret CAPI cannot read).
 	unreachable string
 	exists      bool

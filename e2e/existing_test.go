@@ -120,8 +120,10 @@ spec:
 // Issue 20: a logical cluster of an existing cluster (another kube-apiserver, with its own
 // kubeconfig in core-kubeconfig) and two CAPD in-memory clusters becomes Ready, all three
 // registered in EMCO with one logical cloud; the existing member's network add-on reaches its
-// API server through CAPI (a ClusterResourceSet, through the CAPI Cluster and ExistingCluster
-// L-KaaS represents it with); a stop of its API server turns it False with the reason and a
+// API server through CAPI (a ClusterResourceSet, through the CAPI Cluster, ExistingCluster and
+// ExistingControlPlane L-KaaS represents it with), and CAPI reports its control plane
+// initialized (what the Helm add-on provider waits for) without touching its kubeconfig
+// Secret; a stop of its API server turns it False with the reason and a
 // start brings it back; removing it from Git deregisters it and leaves its API server, its
 // data and its kubeconfig Secret alone.
 func TestExistingMemberBesideBuiltMembers(t *testing.T) {
@@ -218,6 +220,34 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 	})
 	lap("the existing member's ClusterResourceSet applied on its API server")
 
+	// CAPI's Cluster controller takes the control plane's initialization from the
+	// ExistingControlPlane (controlPlaneRef): the v1beta2 field and condition, and the
+	// deprecated v1beta1 condition, all that the Helm add-on provider may read; and, a control
+	// plane being named, it leaves the operator's kubeconfig Secret alone.
+	wait(t, 2*time.Minute, "CAPI reporting the existing control plane initialized", func() (bool, string) {
+		capi := capiCluster(t, existingNamespace, existingMember)
+		ref, _, _ := unstructured.NestedString(capi.Object, "spec", "controlPlaneRef", "kind")
+		initialized, _, _ := unstructured.NestedBool(capi.Object, "status", "initialization", "controlPlaneInitialized")
+		v1beta2 := conditionStatus(capi, "status", "conditions")
+		v1beta1 := conditionStatus(capi, "status", "deprecated", "v1beta1", "conditions")
+		return ref == "ExistingControlPlane" && initialized && v1beta2["ControlPlaneInitialized"] == "True" &&
+				v1beta1["ControlPlaneInitialized"] == "True" && v1beta2["ControlPlaneAvailable"] == "True",
+			fmt.Sprintf("controlPlaneRef %q; %s; v1beta2 %v; v1beta1 %v", ref, capiClusterState(t, existingMember), v1beta2, v1beta1)
+	})
+	cp := &unstructured.Unstructured{}
+	cp.SetAPIVersion("controlplane.automation.dcn.ssu.ac.kr/v1alpha1")
+	cp.SetKind("ExistingControlPlane")
+	require.NoError(t, c.Get(ctx, client.ObjectKey{Namespace: existingNamespace, Name: existingMember}, cp))
+	assert.Equal(t, existingMember, cp.GetLabels()["cluster.x-k8s.io/cluster-name"], "CAPI labelled its control plane")
+	assert.True(t, slices.ContainsFunc(cp.GetOwnerReferences(), func(r metav1.OwnerReference) bool {
+		return r.Kind == "Cluster" && r.APIVersion == "cluster.x-k8s.io/v1beta2"
+	}), "and owns it: %v", cp.GetOwnerReferences())
+	untouched := &corev1.Secret{}
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(secret), untouched))
+	assert.Equal(t, secret.ResourceVersion, untouched.ResourceVersion, "nobody wrote the kubeconfig Secret")
+	assert.Empty(t, untouched.OwnerReferences)
+	lap("CAPI: the existing control plane initialized and available, the kubeconfig Secret untouched")
+
 	// Its API server stops: not Available, with the reason; back when it starts.
 	apiServer, err := other.Part(plane.KubeAPIServer)
 	require.NoError(t, err)
@@ -230,7 +260,13 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 	})
 	m := member(t, existingMember)
 	assert.Contains(t, conditions.GetMessage(m, meta.ReadyCondition), "does not answer")
-	lap("its API server stopped: Available and Ready False, APIServerUnreachable")
+	wait(t, 2*time.Minute, "CAPI reporting the existing control plane unavailable", func() (bool, string) {
+		capi := capiCluster(t, existingNamespace, existingMember)
+		initialized, _, _ := unstructured.NestedBool(capi.Object, "status", "initialization", "controlPlaneInitialized")
+		v1beta2 := conditionStatus(capi, "status", "conditions")
+		return initialized && v1beta2["ControlPlaneAvailable"] == "False", fmt.Sprintf("initialized %v, conditions %v", initialized, v1beta2)
+	})
+	lap("its API server stopped: Available and Ready False, APIServerUnreachable; CAPI's ControlPlaneAvailable False, still initialized")
 	require.NoError(t, apiServer.Start())
 	wait(t, 2*time.Minute, "the existing member Ready again", func() (bool, string) {
 		m := member(t, existingMember)
@@ -262,6 +298,7 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 		for _, o := range []struct{ apiVersion, kind string }{
 			{automationv1alpha1.GroupVersion.String(), "Cluster"}, {"cluster.x-k8s.io/v1beta2", "Cluster"},
 			{"infrastructure.automation.dcn.ssu.ac.kr/v1alpha1", "ExistingCluster"},
+			{"controlplane.automation.dcn.ssu.ac.kr/v1alpha1", "ExistingControlPlane"},
 		} {
 			u := &unstructured.Unstructured{}
 			u.SetAPIVersion(o.apiVersion)
@@ -272,7 +309,7 @@ func TestExistingMemberBesideBuiltMembers(t *testing.T) {
 		}
 		return len(left) == 0, strings.Join(left, ", ")
 	})
-	lap("removed from Git (%s): deregistered, its Cluster, CAPI Cluster and ExistingCluster gone", head[:12])
+	lap("removed from Git (%s): deregistered, its Cluster, CAPI Cluster, ExistingCluster and ExistingControlPlane gone", head[:12])
 	// The garbage collector has had the CAPI Cluster's deletion to act on: the Secret stays.
 	kept := &corev1.Secret{}
 	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(secret), kept), "the kubeconfig Secret is the operator's")
@@ -294,6 +331,20 @@ func member(t *testing.T, name string) *automationv1alpha1.Cluster {
 	m := &automationv1alpha1.Cluster{}
 	require.NoError(t, mgmt.APIServer.Client.Get(context.Background(), client.ObjectKey{Namespace: existingNamespace, Name: name}, m))
 	return m
+}
+
+// conditionStatus maps the type of each condition in the list at path to its status.
+func conditionStatus(u *unstructured.Unstructured, path ...string) map[string]string {
+	list, _, _ := unstructured.NestedSlice(u.Object, path...)
+	out := map[string]string{}
+	for _, item := range list {
+		if m, ok := item.(map[string]any); ok {
+			typ, _ := m["type"].(string)
+			status, _ := m["status"].(string)
+			out[typ] = status
+		}
+	}
+	return out
 }
 
 // capiClusterState says what CAPI reports of a CAPI Cluster, for a failure message.
@@ -318,4 +369,93 @@ func cloudRefs(cloud emcotest.LogicalCloudState) []string {
 	}
 	slices.Sort(refs)
 	return refs
+}
+
+// A representation written before the ExistingControlPlane existed (a CAPI Cluster with only
+// an infrastructureRef, as L-KaaS wrote it before) gains a controlPlaneRef on its next apply:
+// CAPI's real admission webhook accepts adding the ref (it refuses only removing one), and
+// its Cluster controller then takes the control plane's initialization from the
+// ExistingControlPlane without writing the kubeconfig Secret; deleting the Cluster deletes
+// both of L-KaaS's kinds and leaves the Secret.
+func TestExistingRepresentationGainsControlPlaneRef(t *testing.T) {
+	ctx := context.Background()
+	c := mgmt.APIServer.Client
+	const ns, name = "legacy", "old-core"
+	ensureNamespace(t, ns)
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-kubeconfig",
+		Labels: map[string]string{"cluster.x-k8s.io/cluster-name": name}},
+		Type: "cluster.x-k8s.io/secret", Data: map[string][]byte{"value": []byte("the operator's kubeconfig")}}
+	require.NoError(t, c.Create(ctx, secret))
+	t.Cleanup(func() { _ = c.Delete(context.Background(), secret) })
+	object := func(apiVersion, kind string, content map[string]any) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: content}
+		u.SetAPIVersion(apiVersion)
+		u.SetKind(kind)
+		u.SetNamespace(ns)
+		u.SetName(name)
+		return u
+	}
+	const infraV1, cpV1 = "infrastructure.automation.dcn.ssu.ac.kr/v1alpha1", "controlplane.automation.dcn.ssu.ac.kr/v1alpha1"
+	infra := object(infraV1, "ExistingCluster", map[string]any{"spec": map[string]any{
+		"controlPlaneEndpoint": map[string]any{"host": "127.0.0.1", "port": int64(6443)}}})
+	require.NoError(t, c.Create(ctx, infra))
+	require.NoError(t, c.Status().Patch(ctx, infra, client.RawPatch("application/merge-patch+json",
+		[]byte(`{"status":{"initialization":{"provisioned":true}}}`))))
+	capi := object("cluster.x-k8s.io/v1beta2", "Cluster", map[string]any{"spec": map[string]any{
+		"infrastructureRef": map[string]any{"apiGroup": "infrastructure.automation.dcn.ssu.ac.kr", "kind": "ExistingCluster", "name": name}}})
+	require.NoError(t, c.Create(ctx, capi))
+	t.Cleanup(func() { _ = c.Delete(context.Background(), capiCluster(t, ns, name)) })
+	wait(t, 2*time.Minute, "the old shape provisioned", func() (bool, string) {
+		u := capiCluster(t, ns, name)
+		done, _, _ := unstructured.NestedBool(u.Object, "status", "initialization", "infrastructureProvisioned")
+		cp, _, _ := unstructured.NestedBool(u.Object, "status", "initialization", "controlPlaneInitialized")
+		// Without a controlPlaneRef CAPI looks for control-plane Machines, and there are none.
+		initialized := conditionStatus(u, "status", "conditions")["ControlPlaneInitialized"]
+		return done && !cp && initialized == "False", fmt.Sprintf("%v", u.Object["status"])
+	})
+
+	cp := object(cpV1, "ExistingControlPlane", map[string]any{"spec": map[string]any{}})
+	require.NoError(t, c.Create(ctx, cp))
+	require.NoError(t, c.Status().Patch(ctx, cp, client.RawPatch("application/merge-patch+json",
+		[]byte(`{"status":{"initialization":{"controlPlaneInitialized":true}}}`))))
+	require.NoError(t, c.Patch(ctx, capiCluster(t, ns, name), client.RawPatch("application/merge-patch+json",
+		[]byte(`{"spec":{"controlPlaneRef":{"apiGroup":"controlplane.automation.dcn.ssu.ac.kr","kind":"ExistingControlPlane","name":"`+name+`"}}}`))),
+		"CAPI's webhook accepts adding a controlPlaneRef")
+	wait(t, 2*time.Minute, "CAPI reporting the control plane initialized", func() (bool, string) {
+		u := capiCluster(t, ns, name)
+		done, _, _ := unstructured.NestedBool(u.Object, "status", "initialization", "controlPlaneInitialized")
+		v1beta2 := conditionStatus(u, "status", "conditions")
+		v1beta1 := conditionStatus(u, "status", "deprecated", "v1beta1", "conditions")
+		return done && v1beta2["ControlPlaneInitialized"] == "True" && v1beta1["ControlPlaneInitialized"] == "True",
+			fmt.Sprintf("initialized %v, v1beta2 %v, v1beta1 %v", done, v1beta2, v1beta1)
+	})
+	err := c.Patch(ctx, capiCluster(t, ns, name), client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"controlPlaneRef":null}}`)))
+	require.Error(t, err, "CAPI's webhook refuses removing the controlPlaneRef")
+	assert.Contains(t, err.Error(), "cannot be removed")
+
+	require.NoError(t, c.Delete(ctx, capiCluster(t, ns, name)))
+	wait(t, 2*time.Minute, "the Cluster and both of L-KaaS's kinds gone", func() (bool, string) {
+		var left []string
+		for _, u := range []*unstructured.Unstructured{capiCluster(t, ns, name), object(infraV1, "ExistingCluster", map[string]any{}), object(cpV1, "ExistingControlPlane", map[string]any{})} {
+			if err := c.Get(ctx, client.ObjectKeyFromObject(u), u); !apierrors.IsNotFound(err) {
+				left = append(left, u.GetKind())
+			}
+		}
+		return len(left) == 0, strings.Join(left, ", ")
+	})
+	kept := &corev1.Secret{}
+	require.NoError(t, c.Get(ctx, client.ObjectKeyFromObject(secret), kept), "the kubeconfig Secret stays")
+	assert.Equal(t, secret.ResourceVersion, kept.ResourceVersion, "and nobody wrote it")
+}
+
+// capiCluster2 reads a CAPI Cluster of namespace ns (only name and kind set when it cannot).
+func capiCluster(t *testing.T, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("cluster.x-k8s.io/v1beta2")
+	u.SetKind("Cluster")
+	u.SetNamespace(ns)
+	u.SetName(name)
+	_ = mgmt.APIServer.Client.Get(context.Background(), client.ObjectKeyFromObject(u), u)
+	return u
 }

@@ -1,8 +1,7 @@
 package render
 
 import (
-	"fmt"
-
+	controlplanev1alpha1 "github.com/dcn-ssu/lkaas/api/controlplane/v1alpha1"
 	infrastructurev1alpha1 "github.com/dcn-ssu/lkaas/api/infrastructure/v1alpha1"
 	"github.com/dcn-ssu/lkaas/internal/resolve"
 )
@@ -12,39 +11,39 @@ import (
 const CAPIManagedByLabel = "cluster.x-k8s.io/managed-by"
 
 // existingRepresentation is what an existing cluster with add-ons is represented by in
-// Cluster API: a CAPI Cluster whose infrastructureRef is an ExistingCluster that L-KaaS
-// fulfils (it fills spec.controlPlaneEndpoint from the kubeconfig and
-// status.initialization.provisioned from its probe; the render leaves both out, since they
-// come from the cluster, not from Git). CAPI's ClusterCache then reaches the cluster with its
-// own <name>-kubeconfig, and ClusterResourceSets select the CAPI Cluster by the add-on labels
-// as for any cluster. Helm add-ons are refused: the Helm add-on provider installs only once
-// CAPI reports the control plane initialized, which without a control-plane object CAPI
-// derives from control-plane Machines, and an existing cluster has none.
-func existingRepresentation(plan *resolve.Plan, addons []addonInstance) ([]map[string]any, error) {
-	for _, a := range addons {
-		for _, o := range a.objects {
-			if _, kind := groupKind(o); kind == "HelmChartProxy" {
-				return nil, fmt.Errorf("%s installs a Helm chart: Helm add-ons on an existing cluster are not supported "+
-					"(the Helm add-on provider waits for a control plane Cluster API initialized, and an existing cluster has none); "+
-					"install it with manifests (values.manifests), or by the means that built the cluster", a.describe())
-			}
-		}
-	}
-	gv := infrastructurev1alpha1.GroupVersion
+// Cluster API: a CAPI Cluster whose infrastructureRef is an ExistingCluster and whose
+// controlPlaneRef is an ExistingControlPlane, both fulfilled by L-KaaS (the ExistingCluster's
+// spec.controlPlaneEndpoint from the kubeconfig and status.initialization.provisioned from its
+// probe, the ExistingControlPlane's status.initialization.controlPlaneInitialized and Available
+// condition from the same probe; the render leaves all of them out, since they come from the
+// cluster, not from Git). CAPI's ClusterCache then reaches the cluster with its own
+// <name>-kubeconfig, ClusterResourceSets and HelmChartProxies select the CAPI Cluster by the
+// add-on labels as for any cluster, and CAPI reports the control plane initialized from the
+// ExistingControlPlane (without a controlPlaneRef it would look for control-plane Machines,
+// and an existing cluster has none). With a controlPlaneRef CAPI also leaves the kubeconfig
+// Secret to the control plane, that is to the operator who wrote it.
+func existingRepresentation(plan *resolve.Plan) []map[string]any {
+	infraGV := infrastructurev1alpha1.GroupVersion
+	cpGV := controlplanev1alpha1.GroupVersion
 	cluster := map[string]any{
 		"apiVersion": clusterGroup + "/v1beta2",
 		"kind":       "Cluster",
 		"metadata":   map[string]any{"name": plan.Name},
 		"spec": map[string]any{
 			"infrastructureRef": map[string]any{
-				"apiGroup": gv.Group,
+				"apiGroup": infraGV.Group,
 				"kind":     infrastructurev1alpha1.ExistingClusterKind,
+				"name":     plan.Name,
+			},
+			"controlPlaneRef": map[string]any{
+				"apiGroup": cpGV.Group,
+				"kind":     controlplanev1alpha1.ExistingControlPlaneKind,
 				"name":     plan.Name,
 			},
 		},
 	}
 	infra := map[string]any{
-		"apiVersion": gv.String(),
+		"apiVersion": infraGV.String(),
 		"kind":       infrastructurev1alpha1.ExistingClusterKind,
 		"metadata": map[string]any{
 			"name":   plan.Name,
@@ -52,5 +51,11 @@ func existingRepresentation(plan *resolve.Plan, addons []addonInstance) ([]map[s
 		},
 		"spec": map[string]any{},
 	}
-	return []map[string]any{cluster, infra}, nil
+	controlPlane := map[string]any{
+		"apiVersion": cpGV.String(),
+		"kind":       controlplanev1alpha1.ExistingControlPlaneKind,
+		"metadata":   map[string]any{"name": plan.Name},
+		"spec":       map[string]any{},
+	}
+	return []map[string]any{cluster, infra, controlPlane}
 }

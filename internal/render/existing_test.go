@@ -20,8 +20,8 @@ func existingPlan() *resolve.Plan {
 }
 
 // An existing cluster renders to nothing without add-ons; with add-ons, to the CAPI Cluster
-// that represents it (infrastructureRef: its ExistingCluster, no control plane) and the
-// add-on objects selecting it; a Helm add-on is refused by name.
+// that represents it (infrastructureRef: its ExistingCluster, controlPlaneRef: its
+// ExistingControlPlane) and the add-on objects selecting it, a Helm add-on as any other.
 func TestExistingClusterRendersItsRepresentation(t *testing.T) {
 	bare := existingPlan()
 	bare.Network = nil
@@ -31,26 +31,34 @@ func TestExistingClusterRendersItsRepresentation(t *testing.T) {
 
 	res, err = Render(existingPlan(), Options{Root: repoRoot(t)})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"Cluster/core", "ExistingCluster/core", "ConfigMap/", "ClusterResourceSet/"}, kindsAndClusterNames(res))
+	assert.Equal(t, []string{"Cluster/core", "ExistingCluster/core", "ExistingControlPlane/core", "ConfigMap/", "ClusterResourceSet/"}, kindsAndClusterNames(res))
 	c := find(t, res, "Cluster", "core")
 	assert.Equal(t, map[string]any{"apiGroup": "infrastructure.automation.dcn.ssu.ac.kr", "kind": "ExistingCluster", "name": "core"},
 		nested(t, c, "spec", "infrastructureRef"))
-	assert.NotContains(t, c.Object["spec"], "controlPlaneRef", "no control plane: CAPI leaves <name>-kubeconfig alone")
+	assert.Equal(t, map[string]any{"apiGroup": "controlplane.automation.dcn.ssu.ac.kr", "kind": "ExistingControlPlane", "name": "core"},
+		nested(t, c, "spec", "controlPlaneRef"), "CAPI takes the control plane's initialization from it, and leaves <name>-kubeconfig alone")
 	crs := find(t, res, "ClusterResourceSet", "")
 	assert.Equal(t, crs.GetLabels()[AddonInstanceLabel], c.GetLabels()[AddonLabelPrefix+"calico"], "the add-on selects the CAPI Cluster")
 	assert.Equal(t, "kr", c.GetLabels()["region"])
 	infra := find(t, res, "ExistingCluster", "core")
 	assert.Equal(t, "lkaas", infra.GetLabels()[CAPIManagedByLabel])
 	assert.Equal(t, "core", infra.GetLabels()[ClusterLabel])
+	cp := find(t, res, "ExistingControlPlane", "core")
+	assert.Equal(t, "core", cp.GetLabels()[ClusterLabel])
+	assert.Equal(t, map[string]any{}, cp.Object["spec"], "no replicas, no version: L-KaaS neither scales nor upgrades it")
+	assert.NotContains(t, cp.Object, "status", "its status comes from the probe, not from Git")
 
 	helm := existingPlan()
 	helm.Software = []resolve.Addon{{Name: "podinfo", Profile: resolve.ResolvedProfile{
 		Key:    key("default", "podinfo", automationv1alpha1.SoftwareProfileType, "1.0.0"),
 		Values: map[string]any{"chart": map[string]any{"repoURL": "https://stefanprodan.github.io/podinfo", "name": "podinfo", "version": "6.7.1"}},
 	}}}
-	_, err = Render(helm, Options{Root: repoRoot(t)})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `software add-on "podinfo" (profile default/podinfo 1.0.0) installs a Helm chart: Helm add-ons on an existing cluster are not supported`)
+	res, err = Render(helm, Options{Root: repoRoot(t)})
+	require.NoError(t, err, "a Helm add-on on an existing cluster renders")
+	assert.Equal(t, []string{"Cluster/core", "ExistingCluster/core", "ExistingControlPlane/core", "ConfigMap/", "ClusterResourceSet/", "HelmChartProxy/"}, kindsAndClusterNames(res))
+	c = find(t, res, "Cluster", "core")
+	hcp := find(t, res, "HelmChartProxy", "")
+	assert.Equal(t, hcp.GetLabels()[AddonInstanceLabel], c.GetLabels()[AddonLabelPrefix+"podinfo"], "the HelmChartProxy selects the CAPI Cluster")
 }
 
 // kindsAndClusterNames lists kind/name, with the names of shared add-on objects left out.

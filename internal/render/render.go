@@ -100,13 +100,12 @@ func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Resu
 	var objs []map[string]any
 	if plan.Existing != nil {
 		// Built by other means: no infrastructure, only what its add-ons need (a CAPI
-		// Cluster that represents it), and nothing at all without add-ons.
+		// Cluster that represents it, with its ExistingCluster and ExistingControlPlane),
+		// and nothing at all without add-ons.
 		if len(selected) == 0 {
 			return &Result{Namespace: plan.Namespace, Name: plan.Name}, nil
 		}
-		if objs, err = existingRepresentation(plan, selected); err != nil {
-			return nil, planError(plan, "spec.software", err)
-		}
+		objs = existingRepresentation(plan)
 	} else if objs, err = r.clusterObjects(ctx, plan); err != nil {
 		k := plan.Infrastructure.Key
 		return nil, planError(plan, "spec.infrastructure.profile",

@@ -11,6 +11,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
+	controlplanev1alpha1 "github.com/dcn-ssu/lkaas/api/controlplane/v1alpha1"
 	infrastructurev1alpha1 "github.com/dcn-ssu/lkaas/api/infrastructure/v1alpha1"
 	intentv1 "github.com/dcn-ssu/lkaas/api/intent/v1"
 )
@@ -23,6 +24,7 @@ func New() *runtime.Scheme {
 	utilruntime.Must(automationv1alpha1.AddToScheme(s))
 	utilruntime.Must(intentv1.AddToScheme(s))
 	utilruntime.Must(infrastructurev1alpha1.AddToScheme(s))
+	utilruntime.Must(controlplanev1alpha1.AddToScheme(s))
 	utilruntime.Must(sourcev1.AddToScheme(s))
 	utilruntime.Must(clusterv1.AddToScheme(s))
 	return s

@@ -19,7 +19,8 @@ import (
 )
 
 // ClusterAPIGroups are the API groups a cluster is made of: core, bootstrap, control plane,
-// infrastructure, add-ons and IPAM, and L-KaaS's infrastructure group for existing clusters.
+// infrastructure, add-ons and IPAM, and L-KaaS's infrastructure and control-plane groups for
+// existing clusters.
 var ClusterAPIGroups = []string{
 	"cluster.x-k8s.io",
 	"bootstrap.cluster.x-k8s.io",
@@ -27,9 +28,10 @@ var ClusterAPIGroups = []string{
 	"infrastructure.cluster.x-k8s.io",
 	"addons.cluster.x-k8s.io",
 	"ipam.cluster.x-k8s.io",
-	// L-KaaS's own infrastructure kind (ExistingCluster), which represents an existing
-	// cluster in Cluster API.
+	// L-KaaS's own infrastructure and control-plane kinds (ExistingCluster,
+	// ExistingControlPlane), which represent an existing cluster in Cluster API.
 	"infrastructure.automation.dcn.ssu.ac.kr",
+	"controlplane.automation.dcn.ssu.ac.kr",
 }
 
 // knownClusterScoped lists cluster-scoped kinds that a template might name, so the check can

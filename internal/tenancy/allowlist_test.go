@@ -74,7 +74,7 @@ func TestCheck(t *testing.T) {
 		{
 			name: "a Pod is not a kind a cluster is made of",
 			docs: []map[string]any{obj("v1", "Pod", "miner", "")},
-			want: []string{"templates/t.yaml:1:1: Pod/miner: kind: Pod (core) is not a kind a cluster is made of: allowed are the Cluster API groups (cluster.x-k8s.io, bootstrap.cluster.x-k8s.io, controlplane.cluster.x-k8s.io, infrastructure.cluster.x-k8s.io, addons.cluster.x-k8s.io, ipam.cluster.x-k8s.io, infrastructure.automation.dcn.ssu.ac.kr), the ConfigMaps and Secrets the template's ClusterResourceSets or identityRefs name, and the kinds the Fleet's spec.extraAllowedKinds adds"},
+			want: []string{"templates/t.yaml:1:1: Pod/miner: kind: Pod (core) is not a kind a cluster is made of: allowed are the Cluster API groups (cluster.x-k8s.io, bootstrap.cluster.x-k8s.io, controlplane.cluster.x-k8s.io, infrastructure.cluster.x-k8s.io, addons.cluster.x-k8s.io, ipam.cluster.x-k8s.io, infrastructure.automation.dcn.ssu.ac.kr, controlplane.automation.dcn.ssu.ac.kr), the ConfigMaps and Secrets the template's ClusterResourceSets or identityRefs name, and the kinds the Fleet's spec.extraAllowedKinds adds"},
 		},
 		{
 			name: "a Cluster API object aimed at kube-system",
@@ -103,7 +103,7 @@ func TestCheck(t *testing.T) {
 				obj("v1", "ConfigMap", "c", ""),
 			},
 			want: []string{
-				"templates/t.yaml:1:1: ClusterResourceSet/fake: kind: ClusterResourceSet (example.com) is not a kind a cluster is made of: allowed are the Cluster API groups (cluster.x-k8s.io, bootstrap.cluster.x-k8s.io, controlplane.cluster.x-k8s.io, infrastructure.cluster.x-k8s.io, addons.cluster.x-k8s.io, ipam.cluster.x-k8s.io, infrastructure.automation.dcn.ssu.ac.kr), the ConfigMaps and Secrets the template's ClusterResourceSets or identityRefs name, and the kinds the Fleet's spec.extraAllowedKinds adds",
+				"templates/t.yaml:1:1: ClusterResourceSet/fake: kind: ClusterResourceSet (example.com) is not a kind a cluster is made of: allowed are the Cluster API groups (cluster.x-k8s.io, bootstrap.cluster.x-k8s.io, controlplane.cluster.x-k8s.io, infrastructure.cluster.x-k8s.io, addons.cluster.x-k8s.io, ipam.cluster.x-k8s.io, infrastructure.automation.dcn.ssu.ac.kr, controlplane.automation.dcn.ssu.ac.kr), the ConfigMaps and Secrets the template's ClusterResourceSets or identityRefs name, and the kinds the Fleet's spec.extraAllowedKinds adds",
 				"templates/t.yaml:2:1: ConfigMap/c: kind: a ConfigMap may be created only when the same template gives it a use (a ClusterResourceSet's spec.resources, an infrastructure object's spec.identityRef); none names ConfigMap/c",
 			},
 		},
