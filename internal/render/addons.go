@@ -6,7 +6,6 @@ import (
 	"path"
 	"regexp"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dcn-ssu/lkaas/internal/resolve"
@@ -57,7 +56,7 @@ func addonID(role, name string, p resolve.ResolvedProfile) string {
 }
 
 // renderAddons builds the add-on instances of a plan, network first, then software in the
-// plan's order. Instances are cached per ID; callers get deep copies.
+// plan's order. Instances are cached per ID; callers get copies that own their metadata.
 func (r *Renderer) renderAddons(plan *resolve.Plan) ([]addonInstance, error) {
 	var out []addonInstance
 	if plan.Network != nil {
@@ -92,10 +91,12 @@ func (r *Renderer) addon(role string, ad resolve.Addon) (addonInstance, error) {
 		r.mu.Unlock()
 		cached = a
 	}
+	// Each cluster's copy owns what the render writes per cluster (its metadata) and shares
+	// the rest (shared.go).
 	cp := cached
 	cp.objects = make([]map[string]any, len(cached.objects))
 	for i, o := range cached.objects {
-		cp.objects[i] = runtime.DeepCopyJSON(o)
+		cp.objects[i] = ownObject(o)
 	}
 	return cp, nil
 }

@@ -1,7 +1,7 @@
 package render
 
 import (
-	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -24,7 +24,7 @@ func isImmutableTemplate(group, kind string) bool {
 // ("<cluster>-control-plane" -> "<cluster>-control-plane-1a2b3c4d") and points every
 // reference in objs ({apiGroup|apiVersion, kind, name}) at the new name. A flavour change
 // thus yields a new template and a rollout; an unchanged spec keeps its name.
-func nameTemplatesByContent(objs []map[string]any) {
+func nameTemplatesByContent(objs []map[string]any, shared *sharedMaps) {
 	type ref struct{ group, kind, name string }
 	renamed := map[ref]string{}
 	for _, obj := range objs {
@@ -34,18 +34,26 @@ func nameTemplatesByContent(objs []map[string]any) {
 		}
 		md := obj["metadata"].(map[string]any)
 		old, _ := md["name"].(string)
-		spec, _ := json.Marshal(obj["spec"]) // map keys marshal sorted: a canonical form
-		name := old + "-" + shortHash(spec)
+		name := old + "-" + shared.specHash(obj["spec"])
 		md["name"] = name
 		renamed[ref{group, kind, old}] = name
 	}
 	if len(renamed) == 0 {
 		return
 	}
-	var walk func(v any)
-	walk = func(v any) {
+	// A reference in a map the template's objects share is renamed in a copy of the maps on
+	// the way to it (shared.go); walk returns v, or its copy when it renamed in one.
+	var walk func(v any) any
+	walk = func(v any) any {
 		switch v := v.(type) {
 		case map[string]any:
+			out := v
+			write := func(k string, e any) {
+				if mapID(out) == mapID(v) {
+					out = shared.own(v)
+				}
+				out[k] = e
+			}
 			if kind, ok := v["kind"].(string); ok {
 				if name, ok := v["name"].(string); ok {
 					group, _ := v["apiGroup"].(string)
@@ -53,22 +61,48 @@ func nameTemplatesByContent(objs []map[string]any) {
 						group = apiGroup(v["apiVersion"])
 					}
 					if n, ok := renamed[ref{group, kind, name}]; ok {
-						v["name"] = n
+						write("name", n)
 					}
 				}
 			}
-			for _, e := range v {
-				walk(e)
+			for k, e := range v {
+				if c := walk(e); !sameValue(c, e) {
+					write(k, c)
+				}
 			}
+			return out
 		case []any:
-			for _, e := range v {
-				walk(e)
+			out := v
+			for i, e := range v {
+				if c := walk(e); !sameValue(c, e) {
+					if len(out) > 0 && &out[0] == &v[0] {
+						out = slices.Clone(v) // a list is copied whenever it changes
+					}
+					out[i] = c
+				}
 			}
+			return out
 		}
+		return v
 	}
 	for _, obj := range objs {
-		walk(obj["spec"])
+		if spec, ok := obj["spec"]; ok {
+			obj["spec"] = walk(spec)
+		}
 	}
+}
+
+// sameValue reports whether walk returned the map or list it was given.
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		return ok && mapID(a) == mapID(b)
+	case []any:
+		b, ok := b.([]any)
+		return ok && len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+	}
+	return true
 }
 
 // groupKind returns an object's API group and kind.

@@ -201,12 +201,12 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 		for i, d := range docs {
 			objs[i] = d.Object
 		}
-		if err := adoptTemplateCluster(t.source, plan, objs); err != nil {
+		if err := adoptTemplateCluster(t.source, plan, objs, t.shared); err != nil {
 			return nil, err
 		}
-		setWorkerVersion(plan, objs)
-		setWorkerAutoscaling(plan, objs)
-		nameTemplatesByContent(objs)
+		setWorkerVersion(plan, objs, t.shared)
+		setWorkerAutoscaling(plan, objs, t.shared)
+		nameTemplatesByContent(objs, t.shared)
 		return objs, nil
 	default:
 		return nil, errors.New("the profile names neither a template nor a ClusterClass")
@@ -215,7 +215,7 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 
 // adoptTemplateCluster checks that the template holds exactly the plan's CAPI Cluster and
 // makes its network the plan's: the Network profile, not the template, owns the CIDRs.
-func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]any) error {
+func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]any, shared *sharedMaps) error {
 	var cluster map[string]any
 	for _, o := range objs {
 		if g, k := groupKind(o); g == clusterGroup && k == "Cluster" {
@@ -235,16 +235,17 @@ func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]a
 	if len(pods) == 0 && len(services) == 0 {
 		return nil
 	}
+	// Written into copies where the template's maps are shared with other clusters' (shared.go).
 	spec, _ := cluster["spec"].(map[string]any)
-	if spec == nil {
+	if spec = shared.own(spec); spec == nil {
 		spec = map[string]any{}
-		cluster["spec"] = spec
 	}
+	cluster["spec"] = spec
 	network, _ := spec["clusterNetwork"].(map[string]any)
-	if network == nil {
+	if network = shared.own(network); network == nil {
 		network = map[string]any{}
-		spec["clusterNetwork"] = network
 	}
+	spec["clusterNetwork"] = network
 	if len(pods) > 0 {
 		network["pods"] = map[string]any{"cidrBlocks": anyList(pods)}
 	}
@@ -261,6 +262,11 @@ type Result struct {
 	// Objects in apply order: Cluster, infrastructure cluster, control plane, machine
 	// templates, MachineDeployments, other cluster objects, then shared add-on objects
 	// (ConfigMap, ClusterResourceSet, HelmChartProxy); by kind and name within a rank.
+	//
+	// Each object owns its top-level map, its metadata and metadata's labels and annotations;
+	// anything else (its spec) may be the same maps and lists as in other objects the same
+	// Renderer rendered (shared.go). Read them freely; DeepCopy an object before changing
+	// anything outside its metadata.
 	Objects []*unstructured.Unstructured
 	// Warnings about the plan that did not stop the render (e.g. a software add-on with
 	// nothing to install).

@@ -39,12 +39,25 @@ type docSkeletons struct {
 	mu    sync.Mutex
 	uses  map[string]int
 	built map[string]*skeleton // nil value: that shape cannot be done fast
+
+	shared *sharedMaps // where the skeletons' shared maps are recorded
 }
 
 // skeleton is one decoded document with slots for its variables.
 type skeleton struct {
-	tree any // map[string]any / []any / scalars, with *slot where markers were
+	// tree is the decoded document: a slotMap or slotList where a slot lies below (and for
+	// the object's own parts, see markSlots), a *slot where markers were, and plain
+	// map[string]any / []any / scalars elsewhere.
+	tree any
 }
+
+// slotMap and slotList are the skeleton's maps and lists that fill copies for each object;
+// a plain map[string]any or []any of a skeleton holds no slot and is not copied: every
+// object filled from the skeleton shares it (see Result).
+type (
+	slotMap  map[string]any
+	slotList []any
+)
 
 // slot is a scalar that held markers: its text with them, and whether it was a plain scalar
 // (so its type is resolved again once filled, as "${COUNT}" becomes an integer).
@@ -53,8 +66,8 @@ type slot struct {
 	plain bool
 }
 
-func newDocSkeletons(t *substTemplate) *docSkeletons {
-	d := &docSkeletons{uses: map[string]int{}, built: map[string]*skeleton{}}
+func newDocSkeletons(t *substTemplate, shared *sharedMaps) *docSkeletons {
+	d := &docSkeletons{uses: map[string]int{}, built: map[string]*skeleton{}, shared: shared}
 	if strings.Contains(t.text, skeletonMarker) || t.static {
 		return d
 	}
@@ -196,71 +209,106 @@ func (d *docSkeletons) build(t *substTemplate, vars map[string]string) *skeleton
 	if err := yamlv3.Unmarshal([]byte(text), &doc); err != nil || doc.Kind != yamlv3.DocumentNode || len(doc.Content) != 1 {
 		return nil
 	}
-	tree, ok := markSlots(doc.Content[0], obj)
+	tree, _, ok := markSlots(doc.Content[0], obj, ownRoot)
 	if !ok {
 		return nil
 	}
+	d.shared.add(tree)
 	return &skeleton{tree: tree}
 }
 
+// own says which of a skeleton's maps fill copies for every object whether or not they hold
+// a slot: the object itself, its metadata and metadata's labels and annotations, which the
+// render and its callers write per object (names, namespace, labels). Anything else that
+// holds no slot is shared.
+type own int
+
+const (
+	ownNot own = iota
+	ownRoot
+	ownMetadata
+	ownMetadataMap // labels, annotations
+)
+
+func (o own) child(key string) own {
+	switch {
+	case o == ownRoot && key == "metadata":
+		return ownMetadata
+	case o == ownMetadata && (key == "labels" || key == "annotations"):
+		return ownMetadataMap
+	}
+	return ownNot
+}
+
 // markSlots walks the YAML node tree beside the decoded value and replaces every scalar that
-// holds a marker by a slot. It gives up (false) on anything whose decoding it cannot follow.
-func markSlots(n *yamlv3.Node, v any) (any, bool) {
+// holds a marker by a slot, and every map or list that holds a slot (or that o says is
+// copied per object) by a slotMap or slotList. It gives up (false) on anything whose decoding
+// it cannot follow. slots says whether a slot lies in n.
+func markSlots(n *yamlv3.Node, v any, o own) (out any, slots, ok bool) {
 	if n.Anchor != "" || n.Kind == yamlv3.AliasNode || n.Style&yamlv3.TaggedStyle != 0 {
-		return nil, false
+		return nil, false, false
 	}
 	switch n.Kind {
 	case yamlv3.MappingNode:
 		m, ok := v.(map[string]any)
 		if !ok || len(n.Content) != 2*len(m) {
-			return nil, false
+			return nil, false, false
 		}
 		for i := 0; i < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			if k.Kind != yamlv3.ScalarNode || k.Anchor != "" || k.Style&yamlv3.TaggedStyle != 0 || strings.Contains(k.Value, skeletonMarker) {
-				return nil, false
+				return nil, false, false
 			}
 			child, found := m[k.Value]
 			if !found {
-				return nil, false
+				return nil, false, false
 			}
-			c, ok := markSlots(val, child)
+			c, s, ok := markSlots(val, child, o.child(k.Value))
 			if !ok {
-				return nil, false
+				return nil, false, false
 			}
 			m[k.Value] = c
+			slots = slots || s
 		}
-		return m, true
+		if slots || o != ownNot {
+			return slotMap(m), slots, true
+		}
+		return m, false, true
 	case yamlv3.SequenceNode:
 		s, ok := v.([]any)
 		if !ok || len(s) != len(n.Content) {
-			return nil, false
+			return nil, false, false
 		}
 		for i, c := range n.Content {
-			e, ok := markSlots(c, s[i])
+			e, has, ok := markSlots(c, s[i], ownNot)
 			if !ok {
-				return nil, false
+				return nil, false, false
 			}
 			s[i] = e
+			slots = slots || has
 		}
-		return s, true
+		if slots {
+			return slotList(s), true, true
+		}
+		return s, false, true
 	case yamlv3.ScalarNode:
 		if !strings.Contains(n.Value, skeletonMarker) {
-			return v, true
+			return v, false, true
 		}
 		if s, ok := v.(string); !ok || s != n.Value {
-			return nil, false
+			return nil, false, false
 		}
-		return &slot{text: n.Value, plain: n.Style == 0}, true
+		return &slot{text: n.Value, plain: n.Style == 0}, true, true
 	}
-	return nil, false
+	return nil, false, false
 }
 
-// fill copies a skeleton with its slots filled; false when a filled plain scalar would no
-// longer be read as one scalar (a lone "-").
+// fill copies a skeleton's slotMaps and slotLists with their slots filled and shares
+// everything else; false when a filled plain scalar would no longer be read as one scalar (a
+// lone "-").
 func fill(v any, values []string) (any, bool, error) {
 	switch v := v.(type) {
-	case map[string]any:
+	case slotMap:
 		m := make(map[string]any, len(v))
 		for k, e := range v {
 			c, ok, err := fill(e, values)
@@ -270,7 +318,7 @@ func fill(v any, values []string) (any, bool, error) {
 			m[k] = c
 		}
 		return m, true, nil
-	case []any:
+	case slotList:
 		s := make([]any, len(v))
 		for i, e := range v {
 			c, ok, err := fill(e, values)
@@ -293,7 +341,7 @@ func fill(v any, values []string) (any, bool, error) {
 		}
 		return resolvePlain(text)
 	default:
-		return v, true, nil
+		return v, true, nil // no slot below: shared
 	}
 }
 
