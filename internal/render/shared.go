@@ -10,8 +10,9 @@ import (
 // The objects a Renderer renders share parts with each other. A template document's skeleton
 // (skeleton.go) is copied per object only where it holds a variable; the rest of it — most of
 // an object — is the same maps and lists in every object made from it. The add-on objects
-// that many clusters share are likewise one spec in every cluster's copy. What each object
-// owns is its top-level map, its metadata and metadata's labels and annotations (see Result).
+// that many clusters share are likewise one spec in every cluster's copy, and a cluster's
+// objects share one map of the render's labels. What each object owns is its top-level map
+// and its metadata map (see Result).
 //
 // What the render changes in a template's objects after decoding (the Cluster's network, the
 // workers' version and autoscaling, machine template references) it therefore changes in
@@ -142,18 +143,12 @@ func cloneMap(m map[string]any) map[string]any {
 	return c
 }
 
-// ownObject is a copy of obj that shares all but what an object owns: the top-level map, its
-// metadata and metadata's labels and annotations.
+// ownObject is a copy of obj that shares all but what an object owns: the top-level map and
+// its metadata.
 func ownObject(obj map[string]any) map[string]any {
 	c := cloneMap(obj)
 	if md, ok := c["metadata"].(map[string]any); ok {
-		md = cloneMap(md)
-		for _, k := range []string{"labels", "annotations"} {
-			if l, ok := md[k].(map[string]any); ok {
-				md[k] = cloneMap(l)
-			}
-		}
-		c["metadata"] = md
+		c["metadata"] = cloneMap(md)
 	}
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
@@ -118,8 +119,8 @@ func sharedRenderRoot(t *testing.T) string {
 // the render writes only into what each object owns: each object is what a Renderer of its
 // own (which shares nothing) gives, rendering more clusters, one after another or at once,
 // changes none already rendered (under -race, a write into a shared map while another render
-// reads it is a race), and writing into one object's own parts (metadata, labels,
-// annotations) changes no other cluster's.
+// reads it is a race), and writing into one object's own parts (its top-level map and
+// metadata) changes no other object.
 func TestRendersShareOnlyWhatNoneWrites(t *testing.T) {
 	root := sharedRenderRoot(t)
 	opts := Options{Root: root, Variables: openstackFleetVariables()}
@@ -170,22 +171,26 @@ func TestRendersShareOnlyWhatNoneWrites(t *testing.T) {
 	require.Equal(t, mapID(spec(results[6], "KubeadmConfigTemplate")), mapID(spec(results[12], "KubeadmConfigTemplate")),
 		"the in-memory clusters' bootstrap templates share no spec: the fast path was not taken")
 
-	// What an object owns may be written by its holder.
-	for _, o := range results[6].Objects {
+	// What an object owns may be written by its holder: its top-level map and metadata's
+	// fields, its labels and annotations replaced (as SetLabels does). Not even the same
+	// cluster's other objects change.
+	rest := &Result{Objects: results[9].Objects[1:]}
+	restYAML := renderedYAML(t, rest)
+	writeOwn := func(o *unstructured.Unstructured) {
 		md := o.Object["metadata"].(map[string]any)
 		md["name"], md["namespace"] = "changed", "changed"
-		if l, ok := md["labels"].(map[string]any); ok {
-			l["changed"] = "yes"
-		}
-		if a, ok := md["annotations"].(map[string]any); ok {
-			a["changed"] = "yes"
-		}
 		o.SetLabels(map[string]string{"replaced": "yes"})
 		o.SetAnnotations(map[string]string{"replaced": "yes"})
+		o.SetOwnerReferences([]metav1.OwnerReference{{Name: "owner"}})
 		o.Object["extra"] = "yes"
 	}
+	writeOwn(results[9].Objects[0])
+	require.Equal(t, restYAML, renderedYAML(t, rest), "writing one object's own parts changed another of its cluster")
+	for _, o := range results[6].Objects {
+		writeOwn(o)
+	}
 	for i, res := range results {
-		if i != 6 {
+		if i != 6 && i != 9 {
 			require.Equal(t, want[i], renderedYAML(t, res), "%s changed when another cluster's metadata was written", plans[i].Name)
 		}
 	}

@@ -218,24 +218,19 @@ func (d *docSkeletons) build(t *substTemplate, vars map[string]string) *skeleton
 }
 
 // own says which of a skeleton's maps fill copies for every object whether or not they hold
-// a slot: the object itself, its metadata and metadata's labels and annotations, which the
-// render and its callers write per object (names, namespace, labels). Anything else that
-// holds no slot is shared.
+// a slot: the object itself and its metadata, which the render and its callers write per
+// object (names, namespace, labels). Anything else that holds no slot is shared.
 type own int
 
 const (
 	ownNot own = iota
 	ownRoot
 	ownMetadata
-	ownMetadataMap // labels, annotations
 )
 
 func (o own) child(key string) own {
-	switch {
-	case o == ownRoot && key == "metadata":
+	if o == ownRoot && key == "metadata" {
 		return ownMetadata
-	case o == ownMetadata && (key == "labels" || key == "annotations"):
-		return ownMetadataMap
 	}
 	return ownNot
 }
