@@ -42,15 +42,15 @@ func nameTemplatesByContent(objs []map[string]any, shared *sharedMaps) {
 		return
 	}
 	// A reference in a map the template's objects share is renamed in a copy of the maps on
-	// the way to it (shared.go); walk returns v, or its copy when it renamed in one.
-	var walk func(v any) any
-	walk = func(v any) any {
+	// the way to it (shared.go); walk returns v's copy and true when it renamed in one.
+	var walk func(v any) (any, bool)
+	walk = func(v any) (any, bool) {
 		switch v := v.(type) {
 		case map[string]any:
-			out := v
+			out, copied := v, false
 			write := func(k string, e any) {
-				if mapID(out) == mapID(v) {
-					out = shared.own(v)
+				if !copied {
+					out, copied = shared.own(v), true
 				}
 				out[k] = e
 			}
@@ -66,43 +66,30 @@ func nameTemplatesByContent(objs []map[string]any, shared *sharedMaps) {
 				}
 			}
 			for k, e := range v {
-				if c := walk(e); !sameValue(c, e) {
+				if c, changed := walk(e); changed {
 					write(k, c)
 				}
 			}
-			return out
+			return out, copied
 		case []any:
-			out := v
+			var out []any
 			for i, e := range v {
-				if c := walk(e); !sameValue(c, e) {
-					if len(out) > 0 && &out[0] == &v[0] {
+				if c, changed := walk(e); changed {
+					if out == nil {
 						out = slices.Clone(v) // a list is copied whenever it changes
 					}
 					out[i] = c
 				}
 			}
-			return out
+			return out, out != nil
 		}
-		return v
+		return v, false
 	}
 	for _, obj := range objs {
-		if spec, ok := obj["spec"]; ok {
-			obj["spec"] = walk(spec)
+		if spec, changed := walk(obj["spec"]); changed {
+			obj["spec"] = spec
 		}
 	}
-}
-
-// sameValue reports whether walk returned the map or list it was given.
-func sameValue(a, b any) bool {
-	switch a := a.(type) {
-	case map[string]any:
-		b, ok := b.(map[string]any)
-		return ok && mapID(a) == mapID(b)
-	case []any:
-		b, ok := b.([]any)
-		return ok && len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
-	}
-	return true
 }
 
 // groupKind returns an object's API group and kind.

@@ -45,8 +45,8 @@ func (s *sharedMaps) add(tree any) {
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
-		case slotMap:
-			for _, e := range v {
+		case *slotMap:
+			for _, e := range v.vals {
 				walk(e)
 			}
 		case slotList:

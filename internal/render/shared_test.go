@@ -201,7 +201,7 @@ func TestRendersShareOnlyWhatNoneWrites(t *testing.T) {
 func TestOwnedMapCopiesOnlySharedMaps(t *testing.T) {
 	sharedSpec := map[string]any{"template": map[string]any{"spec": map[string]any{"version": "v1"}}, "replicas": int64(1)}
 	shared := newSharedMaps()
-	shared.add(slotMap{"spec": sharedSpec})
+	shared.add(newSlotMap(map[string]any{"spec": sharedSpec}))
 
 	obj := map[string]any{"spec": sharedSpec}
 	m, ok := shared.ownedMap(obj, "spec", "template", "spec")

@@ -55,9 +55,22 @@ type skeleton struct {
 // a plain map[string]any or []any of a skeleton holds no slot and is not copied: every
 // object filled from the skeleton shares it (see Result).
 type (
-	slotMap  map[string]any
+	// slotMap is a map's entries as lists: fill walks them faster than a map.
+	slotMap struct {
+		keys []string
+		vals []any
+	}
 	slotList []any
 )
+
+func newSlotMap(m map[string]any) *slotMap {
+	s := &slotMap{keys: make([]string, 0, len(m)), vals: make([]any, 0, len(m))}
+	for k, v := range m {
+		s.keys = append(s.keys, k)
+		s.vals = append(s.vals, v)
+	}
+	return s
+}
 
 // slot is a scalar that held markers: its text with them, and whether it was a plain scalar
 // (so its type is resolved again once filled, as "${COUNT}" becomes an integer).
@@ -108,6 +121,9 @@ func onlySimpleFuncs(n parse.Node) bool {
 }
 
 func markerFor(i int) string { return fmt.Sprintf("%s%04dX", skeletonMarker, i) }
+
+// markerLen is the length of every marker.
+const markerLen = len(skeletonMarker) + 5
 
 // slotSafe is whether a value can be put into a scalar without changing what the YAML around
 // it means: not empty, and only letters, digits and . _ / + -.
@@ -266,7 +282,7 @@ func markSlots(n *yamlv3.Node, v any, o own) (out any, slots, ok bool) {
 			slots = slots || s
 		}
 		if slots || o != ownNot {
-			return slotMap(m), slots, true
+			return newSlotMap(m), slots, true
 		}
 		return m, false, true
 	case yamlv3.SequenceNode:
@@ -303,14 +319,14 @@ func markSlots(n *yamlv3.Node, v any, o own) (out any, slots, ok bool) {
 // lone "-").
 func fill(v any, values []string) (any, bool, error) {
 	switch v := v.(type) {
-	case slotMap:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
+	case *slotMap:
+		m := make(map[string]any, len(v.keys))
+		for i, e := range v.vals {
 			c, ok, err := fill(e, values)
 			if !ok || err != nil {
 				return nil, ok, err
 			}
-			m[k] = c
+			m[v.keys[i]] = c
 		}
 		return m, true, nil
 	case slotList:
@@ -350,7 +366,7 @@ func (v *slot) fillText(values []string) (string, bool) {
 			b.WriteString(rest)
 			return b.String(), true
 		}
-		end := i + len(markerFor(0))
+		end := i + markerLen
 		if end > len(rest) {
 			return "", false
 		}
