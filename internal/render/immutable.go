@@ -47,6 +47,9 @@ func nameTemplatesByContent(objs []map[string]any, shared *sharedMaps) {
 	walk = func(v any) (any, bool) {
 		switch v := v.(type) {
 		case map[string]any:
+			if sm := shared.get(v); sm != nil && !sm.mayRefer(v) {
+				return v, false // shared, and nothing in it to rename
+			}
 			out, copied := v, false
 			write := func(k string, e any) {
 				if !copied {

@@ -51,6 +51,7 @@ type Renderer struct {
 	mu        sync.Mutex
 	templates map[string]*clusterTemplate
 	addons    map[string]addonInstance
+	addonIDs  map[string]string // Renderer.addonID's memory
 }
 
 // NewRenderer returns a Renderer for opts.
@@ -59,6 +60,7 @@ func NewRenderer(opts Options) *Renderer {
 		opts:      opts,
 		templates: map[string]*clusterTemplate{},
 		addons:    map[string]addonInstance{},
+		addonIDs:  map[string]string{},
 	}
 }
 

@@ -29,6 +29,39 @@ type sharedMaps struct {
 type sharedMap struct {
 	once sync.Once
 	hash string
+
+	refsOnce sync.Once
+	refs     bool // a map in it has a string kind and name, as a reference does
+}
+
+// mayRefer reports whether the shared map m, or a map under it, looks like a reference
+// ({kind, name}); a walk that renames references may skip it when not.
+func (sm *sharedMap) mayRefer(m map[string]any) bool {
+	sm.refsOnce.Do(func() { sm.refs = hasRef(m) })
+	return sm.refs
+}
+
+func hasRef(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		_, kind := v["kind"].(string)
+		_, name := v["name"].(string)
+		if kind && name {
+			return true
+		}
+		for _, e := range v {
+			if hasRef(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasRef(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newSharedMaps() *sharedMaps { return &sharedMaps{m: map[unsafe.Pointer]*sharedMap{}} }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -228,4 +229,32 @@ func TestOwnedMapCopiesOnlySharedMaps(t *testing.T) {
 
 func runtimeDeepCopy(m map[string]any) map[string]any {
 	return (&unstructured.Unstructured{Object: m}).DeepCopy().Object
+}
+
+// The remembered add-on IDs are addonID's, and valuesKey tells apart values whose parts
+// would run together in a plainer form.
+func TestAddonIDMemoryKeepsValuesApart(t *testing.T) {
+	values := []any{
+		nil, true, false, "", "a", "ab", int64(1), float64(1), float64(1.5), int64(-1), float64(-0.0),
+		[]any{}, []any{"a"}, []any{"a", "b"}, []any{"ab"}, []any{[]any{"a"}, "b"},
+		map[string]any{}, map[string]any{"a": "b"}, map[string]any{"ab": ""}, map[string]any{"a": "", "b": ""},
+		map[string]any{"a": map[string]any{"b": "c"}}, map[string]any{"a": []any{"b", "c"}}, map[string]any{"a": nil},
+		map[string]any{"chart": map[string]any{"name": "app", "version": "1.0.0"}, "values": map[string]any{"replicas": int64(2)}},
+	}
+	r := NewRenderer(Options{})
+	keys := map[string]int{}
+	for round := range 2 { // the second round answers from memory
+		for i, v := range values {
+			p := resolve.ResolvedProfile{Key: key("default", "p", automationv1alpha1.SoftwareProfileType, "1.0.0"),
+				Values: map[string]any{"v": v}}
+			require.Equal(t, addonID(roleSoftware, "app", p), r.addonID(roleSoftware, "app", p), "%#v", v)
+			var b strings.Builder
+			require.True(t, valuesKey(&b, v), "%#v", v)
+			if j, seen := keys[b.String()]; seen && round == 0 {
+				t.Fatalf("%#v and %#v have one key %q", values[j], v, b.String())
+			}
+			keys[b.String()] = i
+		}
+	}
+	require.Len(t, r.addonIDs, len(values))
 }
