@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,7 +236,7 @@ func runtimeDeepCopy(m map[string]any) map[string]any {
 // would run together in a plainer form.
 func TestAddonIDMemoryKeepsValuesApart(t *testing.T) {
 	values := []any{
-		nil, true, false, "", "a", "ab", int64(1), float64(1), float64(1.5), int64(-1), float64(-0.0),
+		nil, true, false, "", "a", "ab", int64(1), float64(1), float64(1.5), int64(-1), float64(0), math.Copysign(0, -1),
 		[]any{}, []any{"a"}, []any{"a", "b"}, []any{"ab"}, []any{[]any{"a"}, "b"},
 		map[string]any{}, map[string]any{"a": "b"}, map[string]any{"ab": ""}, map[string]any{"a": "", "b": ""},
 		map[string]any{"a": map[string]any{"b": "c"}}, map[string]any{"a": []any{"b", "c"}}, map[string]any{"a": nil},
