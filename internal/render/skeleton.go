@@ -77,6 +77,41 @@ func newSlotMap(m map[string]any) *slotMap {
 type slot struct {
 	text  string
 	plain bool
+	// parts are text cut at its markers: literal text, or the index of a value (-1: text).
+	parts []slotPart
+}
+
+type slotPart struct {
+	text  string
+	value int
+}
+
+// newSlot cuts a scalar's text at its markers; false when a marker is malformed.
+func newSlot(text string, plain bool) (*slot, bool) {
+	v := &slot{text: text, plain: plain}
+	rest := text
+	for {
+		i := strings.Index(rest, skeletonMarker)
+		if i < 0 {
+			if rest != "" {
+				v.parts = append(v.parts, slotPart{text: rest, value: -1})
+			}
+			return v, true
+		}
+		end := i + markerLen
+		if end > len(rest) || rest[end-1] != 'X' {
+			return nil, false
+		}
+		n, err := strconv.Atoi(rest[i+len(skeletonMarker) : end-1])
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		if i > 0 {
+			v.parts = append(v.parts, slotPart{text: rest[:i], value: -1})
+		}
+		v.parts = append(v.parts, slotPart{value: n})
+		rest = rest[end:]
+	}
 }
 
 func newDocSkeletons(t *substTemplate, shared *sharedMaps) *docSkeletons {
@@ -309,7 +344,11 @@ func markSlots(n *yamlv3.Node, v any, o own) (out any, slots, ok bool) {
 		if s, ok := v.(string); !ok || s != n.Value {
 			return nil, false, false
 		}
-		return &slot{text: n.Value, plain: n.Style == 0}, true, true
+		sl, ok := newSlot(n.Value, n.Style == 0)
+		if !ok {
+			return nil, false, false
+		}
+		return sl, true, true
 	}
 	return nil, false, false
 }
@@ -356,28 +395,36 @@ func fill(v any, values []string) (any, bool, error) {
 	}
 }
 
-// fillText is the slot's text with each marker replaced by its value.
+// fillText is the slot's text with each marker replaced by its value; false when a marker
+// names no value.
 func (v *slot) fillText(values []string) (string, bool) {
-	var b strings.Builder
-	rest := v.text
-	for {
-		i := strings.Index(rest, skeletonMarker)
-		if i < 0 {
-			b.WriteString(rest)
-			return b.String(), true
-		}
-		end := i + markerLen
-		if end > len(rest) {
+	if len(v.parts) == 1 && v.parts[0].value >= 0 { // the whole scalar is one value
+		if v.parts[0].value >= len(values) {
 			return "", false
 		}
-		n, err := strconv.Atoi(rest[i+len(skeletonMarker) : end-1])
-		if err != nil || n >= len(values) || rest[end-1] != 'X' {
-			return "", false
-		}
-		b.WriteString(rest[:i])
-		b.WriteString(values[n])
-		rest = rest[end:]
+		return values[v.parts[0].value], true
 	}
+	size := 0
+	for _, p := range v.parts {
+		switch {
+		case p.value < 0:
+			size += len(p.text)
+		case p.value < len(values):
+			size += len(values[p.value])
+		default:
+			return "", false
+		}
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, p := range v.parts {
+		if p.value < 0 {
+			b.WriteString(p.text)
+		} else {
+			b.WriteString(values[p.value])
+		}
+	}
+	return b.String(), true
 }
 
 // resolvePlain gives a filled plain scalar the type the YAML decoder would: only words that
