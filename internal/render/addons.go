@@ -3,10 +3,12 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"path"
 	"regexp"
+	"strconv"
+	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/dcn-ssu/lkaas/internal/resolve"
@@ -56,8 +58,89 @@ func addonID(role, name string, p resolve.ResolvedProfile) string {
 	return dnsName(p.Key.Name+"-"+p.Key.Revision, maxLabelValue-len(h)-1) + "-" + h
 }
 
+// addonID is the add-on's ID (the function addonID), remembered per input: JSON-encoding the
+// values for every cluster was a tenth of a large fleet's render. The key is a form of the
+// input that no two different inputs share (valuesKey), so equal keys mean equal IDs.
+func (r *Renderer) addonID(role, name string, p resolve.ResolvedProfile) string {
+	var b strings.Builder
+	for _, s := range []string{role, name, p.Key.Namespace, p.Key.Name, string(p.Key.Type), p.Key.Revision} {
+		writeKeyString(&b, s)
+	}
+	if !valuesKey(&b, p.Values) {
+		return addonID(role, name, p)
+	}
+	key := b.String()
+	r.mu.Lock()
+	id, ok := r.addonIDs[key]
+	r.mu.Unlock()
+	if !ok {
+		id = addonID(role, name, p)
+		r.mu.Lock()
+		r.addonIDs[key] = id
+		r.mu.Unlock()
+	}
+	return id
+}
+
+// valuesKey writes v in a form that no other value shares (each part says its type and
+// length; map keys sorted); false for a value that is not a plain JSON value.
+func valuesKey(b *strings.Builder, v any) bool {
+	switch v := v.(type) {
+	case nil:
+		b.WriteByte('n')
+	case bool:
+		if v {
+			b.WriteByte('t')
+		} else {
+			b.WriteByte('f')
+		}
+	case string:
+		writeKeyString(b, v)
+	case int64:
+		b.WriteByte('i')
+		b.WriteString(strconv.FormatInt(v, 10))
+		b.WriteByte(';')
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return false
+		}
+		b.WriteByte('d')
+		b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+		b.WriteByte(';')
+	case []any:
+		b.WriteByte('l')
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		for _, e := range v {
+			if !valuesKey(b, e) {
+				return false
+			}
+		}
+	case map[string]any:
+		b.WriteByte('m')
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		for _, k := range sortedKeys(v) {
+			writeKeyString(b, k)
+			if !valuesKey(b, v[k]) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func writeKeyString(b *strings.Builder, s string) {
+	b.WriteByte('s')
+	b.WriteString(strconv.Itoa(len(s)))
+	b.WriteByte(':')
+	b.WriteString(s)
+}
+
 // renderAddons builds the add-on instances of a plan, network first, then software in the
-// plan's order. Instances are cached per ID; callers get deep copies.
+// plan's order. Instances are cached per ID; callers get copies that own their metadata.
 func (r *Renderer) renderAddons(plan *resolve.Plan) ([]addonInstance, error) {
 	var out []addonInstance
 	if plan.Network != nil {
@@ -78,7 +161,7 @@ func (r *Renderer) renderAddons(plan *resolve.Plan) ([]addonInstance, error) {
 }
 
 func (r *Renderer) addon(role string, ad resolve.Addon) (addonInstance, error) {
-	id := addonID(role, ad.Name, ad.Profile)
+	id := r.addonID(role, ad.Name, ad.Profile)
 	r.mu.Lock()
 	cached, ok := r.addons[id]
 	r.mu.Unlock()
@@ -92,10 +175,12 @@ func (r *Renderer) addon(role string, ad resolve.Addon) (addonInstance, error) {
 		r.mu.Unlock()
 		cached = a
 	}
+	// Each cluster's copy owns what the render writes per cluster (its metadata) and shares
+	// the rest (shared.go).
 	cp := cached
 	cp.objects = make([]map[string]any, len(cached.objects))
 	for i, o := range cached.objects {
-		cp.objects[i] = runtime.DeepCopyJSON(o)
+		cp.objects[i] = ownObject(o)
 	}
 	return cp, nil
 }

@@ -1,7 +1,7 @@
 package render
 
 import (
-	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -24,7 +24,7 @@ func isImmutableTemplate(group, kind string) bool {
 // ("<cluster>-control-plane" -> "<cluster>-control-plane-1a2b3c4d") and points every
 // reference in objs ({apiGroup|apiVersion, kind, name}) at the new name. A flavour change
 // thus yields a new template and a rollout; an unchanged spec keeps its name.
-func nameTemplatesByContent(objs []map[string]any) {
+func nameTemplatesByContent(objs []map[string]any, shared *sharedMaps) {
 	type ref struct{ group, kind, name string }
 	renamed := map[ref]string{}
 	for _, obj := range objs {
@@ -34,18 +34,29 @@ func nameTemplatesByContent(objs []map[string]any) {
 		}
 		md := obj["metadata"].(map[string]any)
 		old, _ := md["name"].(string)
-		spec, _ := json.Marshal(obj["spec"]) // map keys marshal sorted: a canonical form
-		name := old + "-" + shortHash(spec)
+		name := old + "-" + shared.specHash(obj["spec"])
 		md["name"] = name
 		renamed[ref{group, kind, old}] = name
 	}
 	if len(renamed) == 0 {
 		return
 	}
-	var walk func(v any)
-	walk = func(v any) {
+	// A reference in a map the template's objects share is renamed in a copy of the maps on
+	// the way to it (shared.go); walk returns v's copy and true when it renamed in one.
+	var walk func(v any) (any, bool)
+	walk = func(v any) (any, bool) {
 		switch v := v.(type) {
 		case map[string]any:
+			if sm := shared.get(v); sm != nil && !sm.mayRefer(v) {
+				return v, false // shared, and nothing in it to rename
+			}
+			out, copied := v, false
+			write := func(k string, e any) {
+				if !copied {
+					out, copied = shared.own(v), true
+				}
+				out[k] = e
+			}
 			if kind, ok := v["kind"].(string); ok {
 				if name, ok := v["name"].(string); ok {
 					group, _ := v["apiGroup"].(string)
@@ -53,21 +64,34 @@ func nameTemplatesByContent(objs []map[string]any) {
 						group = apiGroup(v["apiVersion"])
 					}
 					if n, ok := renamed[ref{group, kind, name}]; ok {
-						v["name"] = n
+						write("name", n)
 					}
 				}
 			}
-			for _, e := range v {
-				walk(e)
+			for k, e := range v {
+				if c, changed := walk(e); changed {
+					write(k, c)
+				}
 			}
+			return out, copied
 		case []any:
-			for _, e := range v {
-				walk(e)
+			var out []any
+			for i, e := range v {
+				if c, changed := walk(e); changed {
+					if out == nil {
+						out = slices.Clone(v) // a list is copied whenever it changes
+					}
+					out[i] = c
+				}
 			}
+			return out, out != nil
 		}
+		return v, false
 	}
 	for _, obj := range objs {
-		walk(obj["spec"])
+		if spec, changed := walk(obj["spec"]); changed {
+			obj["spec"] = spec
+		}
 	}
 }
 

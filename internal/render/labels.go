@@ -132,3 +132,31 @@ func mergeLabels(obj map[string]any, labels map[string]string) {
 		l[k] = v
 	}
 }
+
+// setClusterLabels gives one of a cluster's objects its labels: its own from the template,
+// then place (the CAPI Cluster's), then the render's, which win. An object with none of its
+// own gets common, the render's labels as one map all the cluster's objects share; any other
+// a new map, so that no template map is written into (shared.go).
+func setClusterLabels(obj map[string]any, place, labels map[string]string, common map[string]any) {
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		obj["metadata"] = md
+	}
+	own, _ := md["labels"].(map[string]any)
+	if len(own) == 0 && len(place) == 0 {
+		md["labels"] = common
+		return
+	}
+	l := make(map[string]any, len(own)+len(place)+len(labels))
+	for k, v := range own {
+		l[k] = v
+	}
+	for k, v := range place {
+		l[k] = v
+	}
+	for k, v := range labels {
+		l[k] = v
+	}
+	md["labels"] = l
+}

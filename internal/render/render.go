@@ -51,6 +51,7 @@ type Renderer struct {
 	mu        sync.Mutex
 	templates map[string]*clusterTemplate
 	addons    map[string]addonInstance
+	addonIDs  map[string]string // Renderer.addonID's memory
 }
 
 // NewRenderer returns a Renderer for opts.
@@ -59,6 +60,7 @@ func NewRenderer(opts Options) *Renderer {
 		opts:      opts,
 		templates: map[string]*clusterTemplate{},
 		addons:    map[string]addonInstance{},
+		addonIDs:  map[string]string{},
 	}
 }
 
@@ -113,15 +115,20 @@ func (r *Renderer) RenderContext(ctx context.Context, plan *resolve.Plan) (*Resu
 	}
 
 	labels := clusterLabels(plan, selected)
+	common := make(map[string]any, len(labels)) // the labels of objects with none of their own
+	for k, v := range labels {
+		common[k] = v
+	}
 	res := &Result{Namespace: plan.Namespace, Name: plan.Name}
 	var items []rankedObject
 	for _, o := range objs {
+		var place map[string]string
 		if g, k := groupKind(o); g == clusterGroup && k == "Cluster" {
 			// The L-KaaS Cluster's own labels (region, zone, …) let add-ons and EMCO
 			// select CAPI Clusters by place; the render's labels win over them.
-			mergeLabels(o, plan.Labels)
+			place = plan.Labels
 		}
-		mergeLabels(o, labels)
+		setClusterLabels(o, place, labels, common)
 		items = append(items, rankedObject{obj: o, rank: clusterRank(o)})
 	}
 	for _, a := range addons {
@@ -200,12 +207,12 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 		for i, d := range docs {
 			objs[i] = d.Object
 		}
-		if err := adoptTemplateCluster(t.source, plan, objs); err != nil {
+		if err := adoptTemplateCluster(t.source, plan, objs, t.shared); err != nil {
 			return nil, err
 		}
-		setWorkerVersion(plan, objs)
-		setWorkerAutoscaling(plan, objs)
-		nameTemplatesByContent(objs)
+		setWorkerVersion(plan, objs, t.shared)
+		setWorkerAutoscaling(plan, objs, t.shared)
+		nameTemplatesByContent(objs, t.shared)
 		return objs, nil
 	default:
 		return nil, errors.New("the profile names neither a template nor a ClusterClass")
@@ -214,7 +221,7 @@ func (r *Renderer) clusterObjects(ctx context.Context, plan *resolve.Plan) ([]ma
 
 // adoptTemplateCluster checks that the template holds exactly the plan's CAPI Cluster and
 // makes its network the plan's: the Network profile, not the template, owns the CIDRs.
-func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]any) error {
+func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]any, shared *sharedMaps) error {
 	var cluster map[string]any
 	for _, o := range objs {
 		if g, k := groupKind(o); g == clusterGroup && k == "Cluster" {
@@ -234,16 +241,23 @@ func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]a
 	if len(pods) == 0 && len(services) == 0 {
 		return nil
 	}
+	if spec, _ := cluster["spec"].(map[string]any); spec != nil {
+		if network, _ := spec["clusterNetwork"].(map[string]any); network != nil &&
+			hasCIDRs(network, "pods", pods) && hasCIDRs(network, "services", services) {
+			return nil // the template wrote them already: nothing to change
+		}
+	}
+	// Written into copies where the template's maps are shared with other clusters' (shared.go).
 	spec, _ := cluster["spec"].(map[string]any)
-	if spec == nil {
+	if spec = shared.own(spec); spec == nil {
 		spec = map[string]any{}
-		cluster["spec"] = spec
 	}
+	cluster["spec"] = spec
 	network, _ := spec["clusterNetwork"].(map[string]any)
-	if network == nil {
+	if network = shared.own(network); network == nil {
 		network = map[string]any{}
-		spec["clusterNetwork"] = network
 	}
+	spec["clusterNetwork"] = network
 	if len(pods) > 0 {
 		network["pods"] = map[string]any{"cidrBlocks": anyList(pods)}
 	}
@@ -253,6 +267,25 @@ func adoptTemplateCluster(source string, plan *resolve.Plan, objs []map[string]a
 	return nil
 }
 
+// hasCIDRs reports whether network already says {cidrBlocks: cidrs} under key (or cidrs is
+// empty), as the templates' ${POD_CIDR} and ${SERVICE_CIDR} make it.
+func hasCIDRs(network map[string]any, key string, cidrs []string) bool {
+	if len(cidrs) == 0 {
+		return true
+	}
+	m, _ := network[key].(map[string]any)
+	blocks, _ := m["cidrBlocks"].([]any)
+	if len(m) != 1 || len(blocks) != len(cidrs) {
+		return false
+	}
+	for i, c := range cidrs {
+		if s, ok := blocks[i].(string); !ok || s != c {
+			return false
+		}
+	}
+	return true
+}
+
 // Result is what one plan renders to.
 type Result struct {
 	// Namespace and Name of the L-KaaS Cluster.
@@ -260,6 +293,12 @@ type Result struct {
 	// Objects in apply order: Cluster, infrastructure cluster, control plane, machine
 	// templates, MachineDeployments, other cluster objects, then shared add-on objects
 	// (ConfigMap, ClusterResourceSet, HelmChartProxy); by kind and name within a rank.
+	//
+	// Each object owns its top-level map and its metadata map; anything below them (its
+	// spec, its labels and annotations) may be the same maps and lists as in other objects
+	// the same Renderer rendered (shared.go). Read them freely; set a field of metadata or
+	// replace a map in it (as SetLabels does), and DeepCopy an object before changing anything
+	// else.
 	Objects []*unstructured.Unstructured
 	// Warnings about the plan that did not stop the render (e.g. a software add-on with
 	// nothing to install).

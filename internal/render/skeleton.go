@@ -39,11 +39,37 @@ type docSkeletons struct {
 	mu    sync.Mutex
 	uses  map[string]int
 	built map[string]*skeleton // nil value: that shape cannot be done fast
+
+	shared *sharedMaps // where the skeletons' shared maps are recorded
 }
 
 // skeleton is one decoded document with slots for its variables.
 type skeleton struct {
-	tree any // map[string]any / []any / scalars, with *slot where markers were
+	// tree is the decoded document: a slotMap or slotList where a slot lies below (and for
+	// the object's own parts, see markSlots), a *slot where markers were, and plain
+	// map[string]any / []any / scalars elsewhere.
+	tree any
+}
+
+// slotMap and slotList are the skeleton's maps and lists that fill copies for each object;
+// a plain map[string]any or []any of a skeleton holds no slot and is not copied: every
+// object filled from the skeleton shares it (see Result).
+type (
+	// slotMap is a map's entries as lists: fill walks them faster than a map.
+	slotMap struct {
+		keys []string
+		vals []any
+	}
+	slotList []any
+)
+
+func newSlotMap(m map[string]any) *slotMap {
+	s := &slotMap{keys: make([]string, 0, len(m)), vals: make([]any, 0, len(m))}
+	for k, v := range m {
+		s.keys = append(s.keys, k)
+		s.vals = append(s.vals, v)
+	}
+	return s
 }
 
 // slot is a scalar that held markers: its text with them, and whether it was a plain scalar
@@ -51,10 +77,45 @@ type skeleton struct {
 type slot struct {
 	text  string
 	plain bool
+	// parts are text cut at its markers: literal text, or the index of a value (-1: text).
+	parts []slotPart
 }
 
-func newDocSkeletons(t *substTemplate) *docSkeletons {
-	d := &docSkeletons{uses: map[string]int{}, built: map[string]*skeleton{}}
+type slotPart struct {
+	text  string
+	value int
+}
+
+// newSlot cuts a scalar's text at its markers; false when a marker is malformed.
+func newSlot(text string, plain bool) (*slot, bool) {
+	v := &slot{text: text, plain: plain}
+	rest := text
+	for {
+		i := strings.Index(rest, skeletonMarker)
+		if i < 0 {
+			if rest != "" {
+				v.parts = append(v.parts, slotPart{text: rest, value: -1})
+			}
+			return v, true
+		}
+		end := i + markerLen
+		if end > len(rest) || rest[end-1] != 'X' {
+			return nil, false
+		}
+		n, err := strconv.Atoi(rest[i+len(skeletonMarker) : end-1])
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		if i > 0 {
+			v.parts = append(v.parts, slotPart{text: rest[:i], value: -1})
+		}
+		v.parts = append(v.parts, slotPart{value: n})
+		rest = rest[end:]
+	}
+}
+
+func newDocSkeletons(t *substTemplate, shared *sharedMaps) *docSkeletons {
+	d := &docSkeletons{uses: map[string]int{}, built: map[string]*skeleton{}, shared: shared}
 	if strings.Contains(t.text, skeletonMarker) || t.static {
 		return d
 	}
@@ -95,6 +156,9 @@ func onlySimpleFuncs(n parse.Node) bool {
 }
 
 func markerFor(i int) string { return fmt.Sprintf("%s%04dX", skeletonMarker, i) }
+
+// markerLen is the length of every marker.
+const markerLen = len(skeletonMarker) + 5
 
 // slotSafe is whether a value can be put into a scalar without changing what the YAML around
 // it means: not empty, and only letters, digits and . _ / + -.
@@ -196,81 +260,115 @@ func (d *docSkeletons) build(t *substTemplate, vars map[string]string) *skeleton
 	if err := yamlv3.Unmarshal([]byte(text), &doc); err != nil || doc.Kind != yamlv3.DocumentNode || len(doc.Content) != 1 {
 		return nil
 	}
-	tree, ok := markSlots(doc.Content[0], obj)
+	tree, _, ok := markSlots(doc.Content[0], obj, ownRoot)
 	if !ok {
 		return nil
 	}
+	d.shared.add(tree)
 	return &skeleton{tree: tree}
 }
 
+// own says which of a skeleton's maps fill copies for every object whether or not they hold
+// a slot: the object itself and its metadata, which the render and its callers write per
+// object (names, namespace, labels). Anything else that holds no slot is shared.
+type own int
+
+const (
+	ownNot own = iota
+	ownRoot
+	ownMetadata
+)
+
+func (o own) child(key string) own {
+	if o == ownRoot && key == "metadata" {
+		return ownMetadata
+	}
+	return ownNot
+}
+
 // markSlots walks the YAML node tree beside the decoded value and replaces every scalar that
-// holds a marker by a slot. It gives up (false) on anything whose decoding it cannot follow.
-func markSlots(n *yamlv3.Node, v any) (any, bool) {
+// holds a marker by a slot, and every map or list that holds a slot (or that o says is
+// copied per object) by a slotMap or slotList. It gives up (false) on anything whose decoding
+// it cannot follow. slots says whether a slot lies in n.
+func markSlots(n *yamlv3.Node, v any, o own) (out any, slots, ok bool) {
 	if n.Anchor != "" || n.Kind == yamlv3.AliasNode || n.Style&yamlv3.TaggedStyle != 0 {
-		return nil, false
+		return nil, false, false
 	}
 	switch n.Kind {
 	case yamlv3.MappingNode:
 		m, ok := v.(map[string]any)
 		if !ok || len(n.Content) != 2*len(m) {
-			return nil, false
+			return nil, false, false
 		}
 		for i := 0; i < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			if k.Kind != yamlv3.ScalarNode || k.Anchor != "" || k.Style&yamlv3.TaggedStyle != 0 || strings.Contains(k.Value, skeletonMarker) {
-				return nil, false
+				return nil, false, false
 			}
 			child, found := m[k.Value]
 			if !found {
-				return nil, false
+				return nil, false, false
 			}
-			c, ok := markSlots(val, child)
+			c, s, ok := markSlots(val, child, o.child(k.Value))
 			if !ok {
-				return nil, false
+				return nil, false, false
 			}
 			m[k.Value] = c
+			slots = slots || s
 		}
-		return m, true
+		if slots || o != ownNot {
+			return newSlotMap(m), slots, true
+		}
+		return m, false, true
 	case yamlv3.SequenceNode:
 		s, ok := v.([]any)
 		if !ok || len(s) != len(n.Content) {
-			return nil, false
+			return nil, false, false
 		}
 		for i, c := range n.Content {
-			e, ok := markSlots(c, s[i])
+			e, has, ok := markSlots(c, s[i], ownNot)
 			if !ok {
-				return nil, false
+				return nil, false, false
 			}
 			s[i] = e
+			slots = slots || has
 		}
-		return s, true
+		if slots {
+			return slotList(s), true, true
+		}
+		return s, false, true
 	case yamlv3.ScalarNode:
 		if !strings.Contains(n.Value, skeletonMarker) {
-			return v, true
+			return v, false, true
 		}
 		if s, ok := v.(string); !ok || s != n.Value {
-			return nil, false
+			return nil, false, false
 		}
-		return &slot{text: n.Value, plain: n.Style == 0}, true
+		sl, ok := newSlot(n.Value, n.Style == 0)
+		if !ok {
+			return nil, false, false
+		}
+		return sl, true, true
 	}
-	return nil, false
+	return nil, false, false
 }
 
-// fill copies a skeleton with its slots filled; false when a filled plain scalar would no
-// longer be read as one scalar (a lone "-").
+// fill copies a skeleton's slotMaps and slotLists with their slots filled and shares
+// everything else; false when a filled plain scalar would no longer be read as one scalar (a
+// lone "-").
 func fill(v any, values []string) (any, bool, error) {
 	switch v := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
+	case *slotMap:
+		m := make(map[string]any, len(v.keys))
+		for i, e := range v.vals {
 			c, ok, err := fill(e, values)
 			if !ok || err != nil {
 				return nil, ok, err
 			}
-			m[k] = c
+			m[v.keys[i]] = c
 		}
 		return m, true, nil
-	case []any:
+	case slotList:
 		s := make([]any, len(v))
 		for i, e := range v {
 			c, ok, err := fill(e, values)
@@ -293,32 +391,40 @@ func fill(v any, values []string) (any, bool, error) {
 		}
 		return resolvePlain(text)
 	default:
-		return v, true, nil
+		return v, true, nil // no slot below: shared
 	}
 }
 
-// fillText is the slot's text with each marker replaced by its value.
+// fillText is the slot's text with each marker replaced by its value; false when a marker
+// names no value.
 func (v *slot) fillText(values []string) (string, bool) {
-	var b strings.Builder
-	rest := v.text
-	for {
-		i := strings.Index(rest, skeletonMarker)
-		if i < 0 {
-			b.WriteString(rest)
-			return b.String(), true
-		}
-		end := i + len(markerFor(0))
-		if end > len(rest) {
+	if len(v.parts) == 1 && v.parts[0].value >= 0 { // the whole scalar is one value
+		if v.parts[0].value >= len(values) {
 			return "", false
 		}
-		n, err := strconv.Atoi(rest[i+len(skeletonMarker) : end-1])
-		if err != nil || n >= len(values) || rest[end-1] != 'X' {
-			return "", false
-		}
-		b.WriteString(rest[:i])
-		b.WriteString(values[n])
-		rest = rest[end:]
+		return values[v.parts[0].value], true
 	}
+	size := 0
+	for _, p := range v.parts {
+		switch {
+		case p.value < 0:
+			size += len(p.text)
+		case p.value < len(values):
+			size += len(values[p.value])
+		default:
+			return "", false
+		}
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, p := range v.parts {
+		if p.value < 0 {
+			b.WriteString(p.text)
+		} else {
+			b.WriteString(values[p.value])
+		}
+	}
+	return b.String(), true
 }
 
 // resolvePlain gives a filled plain scalar the type the YAML decoder would: only words that

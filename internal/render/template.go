@@ -32,6 +32,8 @@ type clusterTemplate struct {
 	lines []int
 	// skeletons[i] is docs[i]'s fast path (skeleton.go).
 	skeletons []*docSkeletons
+	// shared holds the skeletons' maps that their objects share (shared.go).
+	shared *sharedMaps
 }
 
 // templateKey identifies a template in the Renderer's cache.
@@ -153,7 +155,7 @@ func (r *Renderer) readRepoFile(what, p string) ([]byte, error) {
 
 // parseClusterTemplate splits raw into YAML documents and parses each for substitution.
 func parseClusterTemplate(source string, raw []byte) (*clusterTemplate, error) {
-	t := &clusterTemplate{source: source}
+	t := &clusterTemplate{source: source, shared: newSharedMaps()}
 	line := 1
 	for i, doc := range splitDocuments(string(raw)) {
 		start := line
@@ -166,7 +168,7 @@ func parseClusterTemplate(source string, raw []byte) (*clusterTemplate, error) {
 			return nil, fmt.Errorf("template %s, document %d: %w", source, i+1, err)
 		}
 		t.docs = append(t.docs, st)
-		t.skeletons = append(t.skeletons, newDocSkeletons(st))
+		t.skeletons = append(t.skeletons, newDocSkeletons(st, t.shared))
 		t.lines = append(t.lines, start+kindLineOffset(doc))
 	}
 	if len(t.docs) == 0 {

@@ -12,13 +12,16 @@ import (
 // setWorkerVersion gives every MachineDeployment of a template-mode render the plan's workers'
 // version when the values set one apart (workerKubernetesVersion); templates keep
 // ${KUBERNETES_VERSION} for both, so no template needs to change.
-func setWorkerVersion(plan *resolve.Plan, objs []map[string]any) {
+func setWorkerVersion(plan *resolve.Plan, objs []map[string]any, shared *sharedMaps) {
 	if plan.WorkerKubernetesVersion == "" {
 		return
 	}
 	for _, o := range objs {
 		if g, k := groupKind(o); g == clusterGroup && k == "MachineDeployment" {
-			_ = unstructured.SetNestedField(o, plan.WorkerKubernetesVersion, "spec", "template", "spec", "version")
+			// unstructured.SetNestedField, into copies of the shared maps on the way (shared.go).
+			if spec, ok := shared.ownedMap(o, "spec", "template", "spec"); ok {
+				spec["version"] = plan.WorkerKubernetesVersion
+			}
 		}
 	}
 }
@@ -53,7 +56,7 @@ const (
 // spec.replicas comes off, so L-KaaS never owns the count the autoscaler changes. Cluster
 // API defaults a new MachineDeployment's replicas to the minimum and keeps a running one's
 // (clamped into the range) when replicas is absent.
-func setWorkerAutoscaling(plan *resolve.Plan, objs []map[string]any) {
+func setWorkerAutoscaling(plan *resolve.Plan, objs []map[string]any, shared *sharedMaps) {
 	if plan.WorkerAutoscaling == nil {
 		return
 	}
@@ -67,7 +70,13 @@ func setWorkerAutoscaling(plan *resolve.Plan, objs []map[string]any) {
 				annotations[k] = v
 			}
 			_ = unstructured.SetNestedStringMap(o, annotations, "metadata", "annotations")
-			unstructured.RemoveNestedField(o, "spec", "replicas")
+			if spec, ok := o["spec"].(map[string]any); ok {
+				if _, set := spec["replicas"]; set {
+					spec = shared.own(spec) // the template's spec may be shared (shared.go)
+					delete(spec, "replicas")
+					o["spec"] = spec
+				}
+			}
 		}
 	}
 }
