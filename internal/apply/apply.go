@@ -208,9 +208,12 @@ func (a *Applier) decide(ctx context.Context, o desiredObject, prev InventoryEnt
 		// holds, even when the inventory handed in is older (a pass that read the Fleet
 		// before the previous pass's status reached the cache).
 		return Unchanged, nil
-	case !known || prev.Hash != o.hash:
+	case (!known || prev.Hash != o.hash) && !a.verified.wrote(o.ref.ID(), o.hash):
 		return Configured, nil
 	}
+	// The inventory says this content was applied, or this Applier applied it itself and the
+	// inventory handed in predates that (another controller has written to the object since,
+	// so its version changed): only drift of a field we set needs an apply.
 	content, err := toMap(live)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", o.ref, err)
