@@ -55,6 +55,7 @@ type Applier struct {
 	opts   Options
 
 	verified verifiedVersions
+	prepared preparedMemo
 }
 
 // New returns an Applier that writes with c and reads the live state from cache, the manager's
@@ -85,7 +86,7 @@ func (a *Applier) Apply(ctx context.Context, desired []client.Object, prev []Inv
 	if err != nil {
 		return nil, nil, err
 	}
-	objs, err := a.prepareAll(desired, revision, shard)
+	objs, err := a.prepared.get(desired, revision, shard, a.prepareAll)
 	if err != nil {
 		return nil, nil, err
 	}
