@@ -80,7 +80,7 @@ func setAppliedRecord(cluster *automationv1alpha1.Cluster, refs []objectRef) {
 // the cache) differs or that are missing are server-side applied, then objects the previous
 // render had and this one has not are deleted. It returns how many objects it wrote; in
 // steady state that is zero, and no request is made.
-func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alpha1.Cluster, desired *desiredState) (int, error) {
+func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alpha1.Cluster, patcher *clusterPatcher, desired *desiredState) (int, error) {
 	capiCluster, err := r.capiCluster(ctx, cluster)
 	if err != nil {
 		return 0, err
@@ -99,14 +99,24 @@ func (r *ClusterReconciler) apply(ctx context.Context, cluster *automationv1alph
 	for i, o := range objs {
 		next[i] = refOf(o)
 	}
+	var staleRefs []objectRef
 	var stale []client.Object
 	for _, p := range appliedRecord(cluster) {
 		if !slices.Contains(next, p) {
+			staleRefs = append(staleRefs, p)
 			stale = append(stale, p.object(cluster.Namespace))
 		}
 	}
 	writer, err := r.writerFor(ctx, cluster, objs, stale)
 	if err != nil {
+		return 0, err
+	}
+	// Write ahead: before the first object is written, the record names every object this
+	// pass may leave behind, what the previous render applied and what this one will, so a
+	// pass cut short anywhere (a crash, a refused object) still prunes them later. It goes
+	// out with the finalizer in one patch; in steady state nothing changes and nothing is sent.
+	setAppliedRecord(cluster, append(slices.Clone(next), staleRefs...))
+	if err := patcher.patchMetadata(ctx, cluster); err != nil {
 		return 0, err
 	}
 

@@ -99,17 +99,14 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	if !cluster.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, cluster)
 	}
-	if !controllerutil.ContainsFinalizer(cluster, ClusterFinalizer) {
-		controllerutil.AddFinalizer(cluster, ClusterFinalizer)
-		if err := patcher.patchMetadata(ctx, cluster); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
+	// The finalizer goes out before the pass's first write, with the record of what that
+	// write may leave behind (apply), or at the end of a pass that writes nothing else.
+	controllerutil.AddFinalizer(cluster, ClusterFinalizer)
 	cluster.Status.ObservedGeneration = cluster.Generation
 	cluster.Status.SourceRevision = cluster.GetAnnotations()[automationv1alpha1.SourceRevisionAnnotation]
 
 	if cluster.IsExisting() {
-		return r.reconcileExisting(ctx, cluster)
+		return r.reconcileExisting(ctx, cluster, patcher)
 	}
 
 	// A human holds the cluster: change nothing, but keep telling what CAPI reports.
@@ -148,7 +145,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		return ctrl.Result{RequeueAfter: r.interval()}, r.observe(ctx, cluster, desired)
 	}
 
-	applied, err := r.apply(ctx, cluster, &desiredState{plan: desired.plan, objects: applyGate(desired.objects, gate), hash: desired.hash})
+	applied, err := r.apply(ctx, cluster, patcher, &desiredState{plan: desired.plan, objects: applyGate(desired.objects, gate), hash: desired.hash})
 	r.Metrics.Applied(cluster, applied)
 	if err != nil {
 		reason := applyFailureReason(err)

@@ -70,7 +70,7 @@ func existingKubeconfigSecret(cluster *automationv1alpha1.Cluster) string {
 // written for it; its API server, asked with its own kubeconfig, says whether it is Available.
 // The remote API server cannot be watched, so the pass comes back every probe interval; a
 // change of the kubeconfig Secret (a rotation) brings it back at once.
-func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *automationv1alpha1.Cluster) (ctrl.Result, error) {
+func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *automationv1alpha1.Cluster, patcher *clusterPatcher) (ctrl.Result, error) {
 	// L-KaaS writes nothing for an existing cluster but the representation of its add-ons,
 	// which a pause holds.
 	_, paused := cluster.GetAnnotations()[automationv1alpha1.PausedAnnotation]
@@ -101,7 +101,7 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	case apierrors.IsNotFound(err):
 		// Messages reach the status documents in Git, which never name a kubeconfig Secret.
 		r.existingDown(cluster, ReasonKubeconfigMissing, fmt.Sprintf("waiting for its kubeconfig Secret (<cluster name>-kubeconfig, key %q) in namespace %s", KubeconfigValueKey, cluster.Namespace))
-		if err := r.pruneExistingAddons(ctx, cluster, paused); err != nil {
+		if err := r.pruneExistingAddons(ctx, cluster, patcher, paused); err != nil {
 			return ctrl.Result{}, err
 		}
 		return ctrl.Result{}, nil // the Secret's creation brings the cluster back
@@ -114,7 +114,7 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 		r.existingDown(cluster, ReasonKubeconfigInvalid, msg)
 		conditions.MarkStalled(cluster, ReasonKubeconfigInvalid, "%s", msg)
 		conditions.Delete(cluster, meta.ReconcilingCondition)
-		if err := r.pruneExistingAddons(ctx, cluster, paused); err != nil {
+		if err := r.pruneExistingAddons(ctx, cluster, patcher, paused); err != nil {
 			return ctrl.Result{}, err
 		}
 		return ctrl.Result{}, nil // only a new Secret can help
@@ -124,7 +124,7 @@ func (r *ClusterReconciler) reconcileExisting(ctx context.Context, cluster *auto
 	// Its add-ons: the CAPI Cluster that represents it, with its ExistingCluster and
 	// ExistingControlPlane, and the add-on objects, written like any cluster's (as the
 	// Fleet's account, recorded, pruned).
-	desired, err := r.existingAddons(ctx, cluster, cfg, paused)
+	desired, err := r.existingAddons(ctx, cluster, patcher, cfg, paused)
 	if err != nil {
 		var stalled *stalledError
 		if errors.As(err, &stalled) {

@@ -37,7 +37,7 @@ var existingClusterGVK = infrastructurev1alpha1.GroupVersion.WithKind(infrastruc
 // render wrote and this one does not is deleted. It returns nil when the cluster has no
 // add-ons and L-KaaS wrote nothing for it. A paused cluster is rendered, not applied. cfg, the
 // cluster's kubeconfig, may be nil only when the render has no representation to write.
-func (r *ClusterReconciler) existingAddons(ctx context.Context, cluster *automationv1alpha1.Cluster, cfg *rest.Config, paused bool) (*desiredState, error) {
+func (r *ClusterReconciler) existingAddons(ctx context.Context, cluster *automationv1alpha1.Cluster, patcher *clusterPatcher, cfg *rest.Config, paused bool) (*desiredState, error) {
 	if cluster.Spec.Network == nil && len(cluster.Spec.Software) == 0 && len(appliedRecord(cluster)) == 0 {
 		return nil, nil
 	}
@@ -66,7 +66,7 @@ func (r *ClusterReconciler) existingAddons(ctx context.Context, cluster *automat
 	if paused {
 		return desired, nil
 	}
-	applied, err := r.apply(ctx, cluster, desired)
+	applied, err := r.apply(ctx, cluster, patcher, desired)
 	r.Metrics.Applied(cluster, applied)
 	if err != nil {
 		return nil, err
@@ -81,11 +81,11 @@ func (r *ClusterReconciler) existingAddons(ctx context.Context, cluster *automat
 // switched off while its kubeconfig cannot be read (the Secret missing or broken): the
 // representation needs no kubeconfig to go. With add-ons still on it stays as it is, waiting
 // for the Secret; a paused cluster keeps it.
-func (r *ClusterReconciler) pruneExistingAddons(ctx context.Context, cluster *automationv1alpha1.Cluster, paused bool) error {
+func (r *ClusterReconciler) pruneExistingAddons(ctx context.Context, cluster *automationv1alpha1.Cluster, patcher *clusterPatcher, paused bool) error {
 	if paused || cluster.Spec.Network != nil || len(cluster.Spec.Software) > 0 || len(appliedRecord(cluster)) == 0 {
 		return nil
 	}
-	_, err := r.existingAddons(ctx, cluster, nil, paused)
+	_, err := r.existingAddons(ctx, cluster, patcher, nil, paused)
 	return err
 }
 

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fluxcd/pkg/apis/meta"
@@ -103,17 +104,23 @@ func lkCluster(t *testing.T, c *automationv1alpha1.Cluster) *automationv1alpha1.
 // waitCluster waits until the cluster satisfies ok and returns it.
 func waitCluster(t *testing.T, c *automationv1alpha1.Cluster, what string, ok func(*automationv1alpha1.Cluster) bool) *automationv1alpha1.Cluster {
 	t.Helper()
-	var got *automationv1alpha1.Cluster
+	// Eventually's condition runs on its own goroutine and may still run after it gave up.
+	var last atomic.Pointer[automationv1alpha1.Cluster]
 	if !assert.Eventually(t, func() bool {
-		got = &automationv1alpha1.Cluster{}
+		got := &automationv1alpha1.Cluster{}
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(c), got); err != nil {
 			return false
 		}
+		last.Store(got)
 		return ok(got)
 	}, defaultWait, tick) {
-		t.Fatalf("cluster %s never %s; status: %+v", c.Name, what, got.Status)
+		got := last.Load()
+		if got == nil {
+			t.Fatalf("cluster %s never %s; never read", c.Name, what)
+		}
+		t.Fatalf("cluster %s never %s; finalizers %v, status: %+v", c.Name, what, got.Finalizers, got.Status)
 	}
-	return got
+	return last.Load()
 }
 
 func inPhase(p automationv1alpha1.ClusterPhase) func(*automationv1alpha1.Cluster) bool {

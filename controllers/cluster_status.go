@@ -270,19 +270,18 @@ func (r *ClusterReconciler) readCAPI(ctx context.Context, cluster *automationv1a
 		s.cpUpToDate, _, _ = unstructured.NestedInt64(cp.Object, "status", "upToDateReplicas")
 	}
 
-	// Every MachineDeployment of the namespace, read in place (no deep copy: this loop only
-	// reads): copying them cost each pass as much memory as the namespace's pools, which at
-	// 1,000 clusters was the largest part of the controller's heap (docs/performance.md).
+	// The cluster's MachineDeployments (by the spec.clusterName index), read in place (no
+	// deep copy: this loop only reads): copying them cost each pass as much memory as the
+	// namespace's pools, which at 1,000 clusters was the largest part of the controller's heap
+	// (docs/performance.md).
 	var mds unstructured.UnstructuredList
 	mds.SetGroupVersionKind(machineDeploymentGVK)
-	if err := r.Cache.List(ctx, &mds, client.InNamespace(cluster.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.Cache.List(ctx, &mds, client.InNamespace(cluster.Namespace),
+		client.MatchingFields{machineDeploymentClusterField: capi.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	var oldest *version.Version
 	for _, md := range mds.Items {
-		if name, _, _ := unstructured.NestedString(md.Object, "spec", "clusterName"); name != capi.GetName() {
-			continue
-		}
 		s.hasWorkers = true
 		if v, _, _ := unstructured.NestedString(md.Object, "spec", "template", "spec", "version"); v != "" {
 			s.workersTarget = oldestVersion(s.workersTarget, v)

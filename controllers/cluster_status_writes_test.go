@@ -24,9 +24,11 @@ import (
 // statusWrites counts, per Cluster of a namespace, the writes that changed its status, as the
 // API server's watch reports them (each write is one event with a new resource version).
 type statusWrites struct {
-	mu     sync.Mutex
-	last   map[string]string
-	counts map[string]int
+	mu       sync.Mutex
+	last     map[string]string
+	lastMeta map[string]string
+	counts   map[string]int
+	meta     map[string]int // writes that changed labels, annotations or finalizers
 }
 
 func watchStatusWrites(t *testing.T, ns string) *statusWrites {
@@ -36,7 +38,7 @@ func watchStatusWrites(t *testing.T, ns string) *statusWrites {
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := wc.Watch(ctx, &automationv1alpha1.ClusterList{}, client.InNamespace(ns))
 	require.NoError(t, err)
-	s := &statusWrites{last: map[string]string{}, counts: map[string]int{}}
+	s := &statusWrites{last: map[string]string{}, lastMeta: map[string]string{}, counts: map[string]int{}, meta: map[string]int{}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -46,11 +48,15 @@ func watchStatusWrites(t *testing.T, ns string) *statusWrites {
 				continue
 			}
 			status, _ := json.Marshal(c.Status)
+			meta, _ := json.Marshal([]any{c.Labels, c.Annotations, c.Finalizers})
 			s.mu.Lock()
 			if prev, seen := s.last[c.Name]; seen && prev != string(status) {
 				s.counts[c.Name]++
 			}
-			s.last[c.Name] = string(status)
+			if prev, seen := s.lastMeta[c.Name]; seen && prev != string(meta) {
+				s.meta[c.Name]++
+			}
+			s.last[c.Name], s.lastMeta[c.Name] = string(status), string(meta)
 			s.mu.Unlock()
 		}
 	}()
@@ -62,6 +68,12 @@ func (s *statusWrites) of(name string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[name]
+}
+
+func (s *statusWrites) metadataOf(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.meta[name]
 }
 
 // settle waits until no status write has been seen for quiet (bounded by limit).
@@ -83,8 +95,8 @@ func (s *statusWrites) settle(quiet, limit time.Duration) {
 }
 
 // A pass writes its whole status, conditions included, in one patch: first apply (render,
-// apply, observe) costs each cluster at most two status writes, and a ladder step that
-// changes CAPI's conditions and with them the phase costs one.
+// apply, observe) costs each cluster at most two status writes and one metadata write, and a
+// ladder step that changes CAPI's conditions and with them the phase costs one.
 func TestClusterStatusWritesPerPass(t *testing.T) {
 	ns := clusterFixture(t)
 	writes := watchStatusWrites(t, ns)
@@ -103,6 +115,8 @@ func TestClusterStatusWritesPerPass(t *testing.T) {
 		name := fmt.Sprintf("writes-%d", i)
 		assert.LessOrEqual(t, writes.of(name), 2, "status writes of %s on first apply", name)
 		assert.GreaterOrEqual(t, writes.of(name), 1, "%s's status was never written", name)
+		// The finalizer and the record of applied objects go out together, ahead of the objects.
+		assert.Equal(t, 1, writes.metadataOf(name), "metadata writes of %s on first apply", name)
 	}
 
 	before := writes.of("writes-0")

@@ -39,7 +39,15 @@ func WatchedClusterAPIKinds() []schema.GroupVersionKind {
 // (status), the inputs of its render (profiles, catalogs, repository files, the Fleet's
 // variablesFrom Secrets and ConfigMaps, the Fleet's spec) and the kubeconfig Secret and
 // add-on reports.
-func (r *ClusterReconciler) SetupWithManager(_ context.Context, mgr ctrl.Manager) error {
+func (r *ClusterReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if kindServed(mgr.GetRESTMapper(), machineDeploymentGVK) {
+		md := &unstructured.Unstructured{}
+		md.SetGroupVersionKind(machineDeploymentGVK)
+		if err := mgr.GetFieldIndexer().IndexField(ctx, md, machineDeploymentClusterField, machineDeploymentCluster); err != nil {
+			return err
+		}
+	}
+
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("cluster").
 		For(&automationv1alpha1.Cluster{}, builder.WithPredicates(predicate.Or[client.Object](
@@ -209,4 +217,17 @@ func fleetClusterRequests(ctx context.Context, cache client.Reader, fleet client
 
 func fleetSelector(fleet client.Object) client.MatchingLabels {
 	return client.MatchingLabels{apply.FleetNameLabel: fleet.GetName(), apply.FleetNamespaceLabel: fleet.GetNamespace()}
+}
+
+// machineDeploymentClusterField indexes MachineDeployments by spec.clusterName, so a pass
+// reads its cluster's pools without going through every pool of the namespace.
+const machineDeploymentClusterField = "spec.clusterName"
+
+func machineDeploymentCluster(o client.Object) []string {
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return nil
+	}
+	name, _, _ := unstructured.NestedString(u.Object, "spec", "clusterName")
+	return []string{name}
 }

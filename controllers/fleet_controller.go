@@ -383,8 +383,10 @@ func inventoryEntries(fleet *automationv1alpha1.Fleet) []automationv1alpha1.Inve
 // clusterSummary counts the Fleet's clusters (its own and logical-cluster members) by phase,
 // from the cache, and lists those that refuse their change by a version rule.
 func (r *FleetReconciler) clusterSummary(ctx context.Context, fleet *automationv1alpha1.Fleet) (map[string]int32, []refusedCluster, error) {
+	// Read in place, not copied: a pass only counts, and a large fleet's clusters wake a pass
+	// each time one changes phase.
 	var clusters automationv1alpha1.ClusterList
-	if err := r.Cache.List(ctx, &clusters, client.InNamespace(fleet.Namespace)); err != nil {
+	if err := r.Cache.List(ctx, &clusters, client.InNamespace(fleet.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, err
 	}
 	// Every phase is counted, zeros too. The status is merge-patched against the Fleet read
@@ -395,13 +397,14 @@ func (r *FleetReconciler) clusterSummary(ctx context.Context, fleet *automationv
 		counts[string(phase)] = 0
 	}
 	var refused []refusedCluster
-	for _, c := range clusters.Items {
+	for i := range clusters.Items {
+		c := &clusters.Items[i]
 		phase := string(c.Status.Phase)
 		if phase == "" {
 			phase = string(automationv1alpha1.ClusterPhasePending)
 		}
 		counts[phase]++
-		if why := upgradeRefusal(&c); why != "" {
+		if why := upgradeRefusal(c); why != "" {
 			refused = append(refused, refusedCluster{name: c.Name, why: why})
 		}
 	}

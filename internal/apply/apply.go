@@ -55,6 +55,7 @@ type Applier struct {
 	opts   Options
 
 	verified verifiedVersions
+	prepared preparedMemo
 }
 
 // New returns an Applier that writes with c and reads the live state from cache, the manager's
@@ -85,7 +86,7 @@ func (a *Applier) Apply(ctx context.Context, desired []client.Object, prev []Inv
 	if err != nil {
 		return nil, nil, err
 	}
-	objs, err := a.prepareAll(desired, revision, shard)
+	objs, err := a.prepared.get(desired, revision, shard, a.prepareAll)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -208,9 +209,12 @@ func (a *Applier) decide(ctx context.Context, o desiredObject, prev InventoryEnt
 		// holds, even when the inventory handed in is older (a pass that read the Fleet
 		// before the previous pass's status reached the cache).
 		return Unchanged, nil
-	case !known || prev.Hash != o.hash:
+	case (!known || prev.Hash != o.hash) && !a.verified.wrote(o.ref.ID(), o.hash):
 		return Configured, nil
 	}
+	// The inventory says this content was applied, or this Applier applied it itself and the
+	// inventory handed in predates that (another controller has written to the object since,
+	// so its version changed): only drift of a field we set needs an apply.
 	content, err := toMap(live)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", o.ref, err)

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,4 +95,48 @@ func TestAStaleInventoryDoesNotReapplyWhatWasJustWritten(t *testing.T) {
 	assert.Empty(t, changes.IDs(Configured), "nothing is applied twice")
 	assert.EqualValues(t, 0, f.writes.writes())
 	assert.Equal(t, apiRequests{}, readAPIRequests(t).sub(before))
+}
+
+// The same stale inventory after another controller wrote to the object (the Cluster controller
+// adding its finalizer and its record of applied objects): the version the Applier wrote is
+// gone, but the content it wrote is still there, so comparing fields finds no drift and
+// nothing is applied again. The first apply of a large fleet met exactly this.
+func TestAStaleInventoryDoesNotReapplyAfterAnotherWriter(t *testing.T) {
+	f := newFixture(t)
+	ctx := ctxFor(t)
+
+	_, _, err := f.applier.Apply(ctx, smallFleet(f.ns), nil, "main@sha1:aaa")
+	require.NoError(t, err)
+
+	key := client.ObjectKey{Namespace: f.ns, Name: "c1"}
+	var c1 automationv1alpha1.Cluster
+	require.NoError(t, env.Client.Get(ctx, key, &c1))
+	base := c1.DeepCopy()
+	c1.Finalizers = append(c1.Finalizers, "example.com/other")
+	c1.Annotations["example.com/record"] = "[]"
+	require.NoError(t, env.Client.Patch(ctx, &c1, client.MergeFrom(base), client.FieldOwner("other-controller")))
+	require.Eventually(t, func() bool {
+		var cached automationv1alpha1.Cluster
+		return f.cache.Get(ctx, key, &cached) == nil && cached.ResourceVersion == c1.ResourceVersion
+	}, time.Minute, 20*time.Millisecond, "the cache sees the other writer")
+	f.writes.reset()
+
+	changes, _, err := f.applier.Apply(ctx, smallFleet(f.ns), nil, "main@sha1:aaa")
+	require.NoError(t, err)
+	assert.Empty(t, changes.IDs(Configured), "nothing is applied twice")
+	assert.Empty(t, changes.IDs(Created))
+	assert.EqualValues(t, 0, f.writes.writes())
+
+	// Drift the other writer makes to a field the Fleet owns is still corrected.
+	require.NoError(t, env.Client.Get(ctx, key, &c1))
+	base = c1.DeepCopy()
+	c1.Labels[automationv1alpha1.RegionLabel] = "kr-busan"
+	require.NoError(t, env.Client.Patch(ctx, &c1, client.MergeFrom(base), client.FieldOwner("other-controller")))
+	require.Eventually(t, func() bool {
+		var cached automationv1alpha1.Cluster
+		return f.cache.Get(ctx, key, &cached) == nil && cached.ResourceVersion == c1.ResourceVersion
+	}, time.Minute, 20*time.Millisecond, "the cache sees the drift")
+	changes, _, err = f.applier.Apply(ctx, smallFleet(f.ns), nil, "main@sha1:aaa")
+	require.NoError(t, err)
+	assert.Equal(t, []string{f.ns + "_c1_automation.dcn.ssu.ac.kr_Cluster"}, changes.IDs(Configured))
 }

@@ -24,6 +24,15 @@ func (v *verifiedVersions) matches(id, resourceVersion, hash string) bool {
 	return ok && resourceVersion != "" && got == verified{resourceVersion: resourceVersion, hash: hash}
 }
 
+// wrote reports whether this Applier last wrote or verified the object with the document of
+// this hash, at whatever version: the content is ours unless someone changed a field we set.
+func (v *verifiedVersions) wrote(id, hash string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	got, ok := v.m[id]
+	return ok && got.hash == hash
+}
+
 func (v *verifiedVersions) record(id, resourceVersion, hash string) {
 	if resourceVersion == "" {
 		return
