@@ -12,7 +12,8 @@ import (
 // revision), and each of its clusters changing phase wakes a pass: converting and hashing a
 // thousand objects again each time was most of the Fleet's CPU while a large fleet came up.
 // Objects handed to Apply are not changed afterwards (the build's contract), so the same
-// slice, revision and shard stamp mean the same prepared objects.
+// slice, revision and shard stamp mean the same prepared objects. The memo holds the slice it
+// was prepared from, so no later slice can be allocated at that address while it is kept.
 type preparedMemo struct {
 	mu       sync.Mutex
 	data     *client.Object
