@@ -139,6 +139,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		r.upgradeRefused(cluster, gate.refusal)
 		return ctrl.Result{}, r.observe(ctx, cluster, nil)
 	}
+	desired.gate = &gate
 
 	// A member of a logical cluster applies a changed render only when its wave comes.
 	if waitingForWave(cluster) {

@@ -31,6 +31,9 @@ type desiredState struct {
 	// ExistingCluster, and its add-ons); its control plane runs already, so the add-on
 	// labels go on the CAPI Cluster from the start.
 	existing bool
+	// gate is what the pass's version gate decided from the cache as it read it before
+	// applying; nil when no gate ran (a paused, refused or unrenderable cluster).
+	gate *versionGate
 }
 
 // render resolves the cluster against the profiles and catalogs in the cache and renders it

@@ -101,7 +101,7 @@ func (r *ClusterReconciler) observe(ctx context.Context, cluster *automationv1al
 		state.finalVersion, state.finalWorkers = state.topologyVersion, state.topologyVersion
 		state.waiting = topologyWaiting(state)
 	case desired != nil && desired.plan != nil:
-		state.waiting = gateVersions(state, desired.plan).waiting
+		state.waiting = upgradeWaiting(gateVersions(state, desired.plan), desired.gate)
 		state.finalVersion, state.finalWorkers = desired.plan.KubernetesVersion, desired.plan.WorkerVersion()
 	}
 	for _, t := range mirroredCAPIConditions {
@@ -130,6 +130,20 @@ func (r *ClusterReconciler) observe(ctx context.Context, cluster *automationv1al
 	cluster.Status.Phase = phase
 	r.markReadiness(cluster, phase, state, waiting)
 	return nil
+}
+
+// upgradeWaiting says what the upgrade waits for after the pass's writes. The gate is asked
+// again on what the cache shows now (after the writes: "control plane 0/1 at v1.35.3" rather
+// than "rolling to v1.35.3"), unless the cache moved on under the pass and that answer would
+// write other versions than the pass did: then the status says what the pass wrote, never
+// what it did not ("workers rolling" while the MachineDeployments still ask for the old
+// version). The watch event that brought the newer object queues the next pass, which
+// writes them.
+func upgradeWaiting(now versionGate, applied *versionGate) string {
+	if applied != nil && (now.controlPlane != applied.controlPlane || now.workers != applied.workers) {
+		return applied.waiting
+	}
+	return now.waiting
 }
 
 // clusterPhase is the one-word summary of the ladder; see docs/architecture.md.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -19,8 +20,9 @@ import (
 )
 
 // startClusterController runs a manager with the Cluster controller alone against e; the
-// returned stop ends it and waits, as a controller restart would.
-func startClusterController(t *testing.T, e *testenv.Env) (stop func()) {
+// returned stop ends it and waits, as a controller restart would. wrap, when given, stands
+// between the controller and its cache.
+func startClusterController(t *testing.T, e *testenv.Env, wrap ...func(client.Reader) client.Reader) (stop func()) {
 	t.Helper()
 	skip := true
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
@@ -29,7 +31,11 @@ func startClusterController(t *testing.T, e *testenv.Env) (stop func()) {
 		Controller: config.Controller{SkipNameValidation: &skip},
 	})
 	require.NoError(t, err)
-	r := &controllers.ClusterReconciler{Client: mgr.GetClient(), Cache: mgr.GetCache(), APIReader: mgr.GetAPIReader(),
+	var cache client.Reader = mgr.GetCache()
+	for _, w := range wrap {
+		cache = w(cache)
+	}
+	r := &controllers.ClusterReconciler{Client: mgr.GetClient(), Cache: cache, APIReader: mgr.GetAPIReader(),
 		Events: mgr.GetEventRecorder("lkaas"), Settings: controllers.ClusterSettings{DefaultSharedProfileNamespaces: []string{"default"}}}
 	require.NoError(t, r.SetupWithManager(context.Background(), mgr))
 	ctx, cancel := context.WithCancel(context.Background())
