@@ -75,7 +75,7 @@ func TestClusterStatusSaysOnlyWhatThePassWrote(t *testing.T) {
 	require.NoError(t, env.Client.Get(context.Background(), clientKey(c), c))
 	c.SetAnnotations(map[string]string{meta.ReconcileRequestAnnotation: "now"})
 	require.NoError(t, env.Client.Update(context.Background(), c))
-	c = waitCluster(t, c, "workers rolling", func(c *automationv1alpha1.Cluster) bool {
+	waitCluster(t, c, "workers rolling", func(c *automationv1alpha1.Cluster) bool {
 		return strings.Contains(clusterReadyMessage(c), "workers rolling to v1.35.3 (now v1.34.1)")
 	})
 	_, workers = versionsAsked(t, ns, "lag")
