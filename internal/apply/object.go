@@ -157,24 +157,29 @@ func copyMap(v any) map[string]any {
 	return out
 }
 
-// stageOf orders kinds so that what others refer to exists first: profiles, catalogs,
-// clusters, logical clusters; other kinds last. Prune walks the stages backwards.
+// stageOf orders kinds so that what others refer to exists first: ConfigMaps and Secrets (the
+// repository files the clusters render from), profiles, catalogs, clusters, logical clusters;
+// other kinds last. A cluster applied before its files would fail its first render ("template
+// does not exist"), flash Failed and warn, at 1,000 clusters a thousand times. Prune walks the
+// stages backwards.
 func stageOf(ref ObjectRef) int {
 	switch {
-	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.InfrastructureProfileKind:
+	case ref.GVK.Group == "" && (ref.GVK.Kind == "ConfigMap" || ref.GVK.Kind == "Secret"):
 		return 0
-	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.ClusterCatalogKind:
+	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.InfrastructureProfileKind:
 		return 1
-	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.ClusterKind:
+	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.ClusterCatalogKind:
 		return 2
-	case isLogicalCluster(ref):
+	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.ClusterKind:
 		return 3
-	default:
+	case isLogicalCluster(ref):
 		return 4
+	default:
+		return 5
 	}
 }
 
-const stageCount = 5
+const stageCount = 6
 
 func isCluster(ref ObjectRef) bool {
 	return ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.ClusterKind
