@@ -19,7 +19,6 @@ import (
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
 	"github.com/dcn-ssu/lkaas/controllers"
-	"github.com/dcn-ssu/lkaas/internal/plane"
 	"github.com/dcn-ssu/lkaas/internal/scheme"
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
@@ -30,12 +29,7 @@ import (
 // applying. (The API server runs no garbage collector: owner references alone would leave
 // them.)
 func TestClusterRecordsObjectsBeforeWritingThem(t *testing.T) {
-	own, err := testenv.Start(plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = own.Stop() })
-	suiteEnv := env
-	env = own // the helpers below read the package's env; no test of this package runs in parallel
-	t.Cleanup(func() { env = suiteEnv })
+	own := useOwnAPIServer(t)
 	startClusterControllerRefusing(t, own, "MachineDeployment")
 
 	ctx := context.Background()

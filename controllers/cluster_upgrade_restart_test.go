@@ -19,6 +19,20 @@ import (
 	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
+// useOwnAPIServer starts an API server for one test, with the CRDs the Cluster controller
+// needs, and points the package's env (which the helpers read) at it until the test ends:
+// for tests that run their own controller, away from the suite's manager.
+func useOwnAPIServer(t *testing.T) *testenv.Env {
+	t.Helper()
+	own, err := testenv.Start(plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = own.Stop() })
+	suiteEnv := env
+	env = own // no test of this package runs in parallel
+	t.Cleanup(func() { env = suiteEnv })
+	return own
+}
+
 // startClusterController runs a manager with the Cluster controller alone against e; the
 // returned stop ends it and waits, as a controller restart would. wrap, when given, stands
 // between the controller and its cache.
@@ -56,12 +70,7 @@ func startClusterController(t *testing.T, e *testenv.Env, wrap ...func(client.Re
 // A controller restart in the middle of a chain's first step resumes that step: the new
 // process writes nothing until the control plane reports the step, then moves the workers.
 func TestClusterUpgradeStepResumesAfterARestart(t *testing.T) {
-	own, err := testenv.Start(plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = own.Stop() })
-	suiteEnv := env
-	env = own // the helpers below read the package's env; no test of this package runs in parallel
-	t.Cleanup(func() { env = suiteEnv })
+	own := useOwnAPIServer(t)
 
 	stop := startClusterController(t, own)
 	ns := clusterFixture(t)

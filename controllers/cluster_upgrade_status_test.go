@@ -14,8 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	automationv1alpha1 "github.com/dcn-ssu/lkaas/api/automation/v1alpha1"
-	"github.com/dcn-ssu/lkaas/internal/plane"
-	"github.com/dcn-ssu/lkaas/internal/testenv"
 )
 
 // A pass reads what runs twice: before it writes (the version gate) and after (the status).
@@ -23,12 +21,7 @@ import (
 // status must not run ahead of the writes: CI once read "workers rolling to v1.35.3" beside
 // a MachineDeployment still asking for v1.34.1. The next pass moves the workers.
 func TestClusterStatusSaysOnlyWhatThePassWrote(t *testing.T) {
-	own, err := testenv.Start(plane.WithClusterAPICRDs(), plane.WithCAPDCRDs(), plane.WithHelmAddonCRDs())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = own.Stop() })
-	suiteEnv := env
-	env = own // the helpers below read the package's env; no test of this package runs in parallel
-	t.Cleanup(func() { env = suiteEnv })
+	own := useOwnAPIServer(t)
 
 	lag := &laggingControlPlane{name: "lag-control-plane"}
 	startClusterController(t, own, func(c client.Reader) client.Reader { lag.Reader = c; return lag })
