@@ -170,7 +170,7 @@ func stageOf(ref ObjectRef) int {
 		return 1
 	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.ClusterCatalogKind:
 		return 2
-	case ref.GVK.Group == automationv1alpha1.GroupVersion.Group && ref.GVK.Kind == automationv1alpha1.ClusterKind:
+	case isCluster(ref):
 		return 3
 	case isLogicalCluster(ref):
 		return 4
